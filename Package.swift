@@ -1,0 +1,82 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+/// Settings every Swift target shares: Swift 6 strict concurrency plus the upcoming
+/// features the Swift server ecosystem enables, so each file says what it re-exports.
+let swiftSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("MemberImportVisibility"),
+    .enableUpcomingFeature("InternalImportsByDefault"),
+]
+
+let package = Package(
+    name: "swift-celery",
+    platforms: [.macOS(.v15)],
+    products: [
+        .library(name: "Celery", targets: ["Celery"]),
+        .executable(name: "swift-celery", targets: ["swift-celery"]),
+        .executable(name: "interop-worker", targets: ["interop-worker"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+    ],
+    targets: [
+        // C libraries, seen only by the one Swift target that wraps each.
+        .systemLibrary(name: "CHiredis", pkgConfig: "hiredis", providers: [.apt(["libhiredis-dev"])]),
+        .systemLibrary(name: "CJansson", pkgConfig: "jansson", providers: [.apt(["libjansson-dev"])]),
+
+        // Thin Swift layers over the C libraries.
+        .target(name: "CeleryJSON", dependencies: ["CJansson"], swiftSettings: swiftSettings),
+        .target(name: "CeleryRedis", dependencies: ["CHiredis"], swiftSettings: swiftSettings),
+
+        // Celery protocol v2 as pure values: envelope, headers, body, result documents. No I/O.
+        .target(name: "CeleryProtocol", dependencies: ["CeleryJSON"], swiftSettings: swiftSettings),
+
+        // The public library: client, worker runtime, Redis broker and result backend.
+        .target(
+            name: "Celery",
+            dependencies: [
+                "CeleryProtocol", "CeleryJSON", "CeleryRedis",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+
+        // Executables: the operator CLI and the worker hosting the interop/bench tasks.
+        .executableTarget(
+            name: "swift-celery",
+            dependencies: [
+                "Celery",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "interop-worker",
+            dependencies: [
+                "Celery",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+
+        .testTarget(name: "CeleryJSONTests", dependencies: ["CeleryJSON"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "CeleryProtocolTests",
+            dependencies: ["CeleryProtocol", "CeleryJSON"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "CeleryIntegrationTests",
+            dependencies: ["Celery", "CeleryRedis", "CeleryProtocol", "CeleryJSON"],
+            swiftSettings: swiftSettings
+        ),
+    ]
+)

@@ -1,0 +1,235 @@
+import Synchronization
+internal import CeleryRedis
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+
+/// One message taken from a queue and recorded in kombu's `unacked` hash, not yet decoded.
+struct Delivery: Sendable {
+    /// The list it came from (`celery`, `celery\x06\x163`, ...).
+    var queueKey: String
+    /// The entry exactly as it was in the list.
+    var raw: [UInt8]
+    /// The delivery tag it is recorded under in `unacked`; `nil` when the entry had none
+    /// readable, in which case nothing was recorded.
+    var deliveryTag: String?
+
+    /// The queue name (the key without its priority suffix).
+    var queue: String { QueueKeys.queue(fromKey: queueKey) }
+}
+
+/// kombu's Redis transport, worker and producer side: queues as lists, priorities as sub-lists,
+/// acknowledgement emulated with the `unacked` hash and `unacked_index` sorted set.
+///
+/// Differences from kombu, all invisible to Python peers: messages are fetched several per
+/// round trip by a Lua script that pops each one and records it in `unacked` atomically
+/// (closing kombu's pop-then-record loss window); only when the queues were empty does the
+/// consumer block in `BRPOP` as kombu does, and records what it got at once.
+final class RedisBroker: Sendable {
+    let endpoint: RedisEndpoint
+    /// Acks, records, restores and publishes; calls from many tasks are pipelined together.
+    private let commands: RedisConnection
+    /// Fetches and blocking pops; only the consumer loop uses it.
+    private let consumer: RedisConnection
+    private let scriptSHA = Mutex<String?>(nil)
+
+    init(url: String) throws {
+        endpoint = try RedisEndpoint(url: url)
+        commands = RedisConnection(endpoint: endpoint, name: "broker.commands")
+        consumer = RedisConnection(endpoint: endpoint, name: "broker.consume", readTimeout: .seconds(10))
+    }
+
+    func close() {
+        commands.close()
+        consumer.close()
+    }
+
+    /// Every list of these queues, in the order kombu's BRPOP names them: all step-0 lists
+    /// first, then all step-3 lists, and so on.
+    static func consumeKeys(queues: [String]) -> [String] {
+        QueueKeys.prioritySteps.flatMap { step in queues.map { QueueKeys.key(queue: $0, priority: step) } }
+    }
+
+    /// Takes up to `limit` messages without blocking, each recorded in `unacked` in the same
+    /// atomic step as its pop.
+    func fetch(keys: [String], limit: Int) async throws -> [Delivery] {
+        let reply = try await runScript(keys: keys, arguments: ["fetch", String(limit), Self.now()])
+        return try Self.deliveries(from: reply)
+    }
+
+    /// Blocks up to `timeout` seconds in BRPOP for one message, then records it in `unacked`.
+    func waitAndFetch(keys: [String], timeout: Int) async throws -> [Delivery] {
+        let reply = try await consumer.send(RedisCommand("BRPOP", arguments: keys + [timeout])).unwrapped(command: "BRPOP")
+        guard let pair = reply.array, pair.count == 2, let key = pair[0].string, let raw = pair[1].bytes else { return [] }
+        let tag = try await runScript(keys: [key], arguments: ["record", raw, Self.now()])
+        return [Delivery(queueKey: key, raw: raw, deliveryTag: tag.string)]
+    }
+
+    /// kombu's ack (and reject without requeue): drop the tag from `unacked_index` and `unacked`.
+    func ack(deliveryTag: String) async throws {
+        let replies = try await commands.pipeline([
+            RedisCommand("MULTI"), RedisCommand("ZREM", QueueKeys.unackedIndex, deliveryTag),
+            RedisCommand("HDEL", QueueKeys.unacked, deliveryTag), RedisCommand("EXEC"),
+        ])
+        try replies[3].unwrapped(command: "EXEC (ack)")
+    }
+
+    /// Puts an unacknowledged message back in its queue as kombu's `restore_by_tag` does:
+    /// `redelivered` set in its headers and delivery info, RPUSH (next to be taken) or LPUSH
+    /// (`leftmost`, for reject-with-requeue), and removed from `unacked` in the same step.
+    func restore(deliveryTag: String, leftmost: Bool = false) async throws {
+        let stored = try await commands.send(RedisCommand("HGET", QueueKeys.unacked, deliveryTag)).unwrapped(command: "HGET")
+        guard let record = stored.bytes else {
+            try await ack(deliveryTag: deliveryTag)
+            return
+        }
+        guard let (payload, queueKey) = Self.redeliveredPayload(fromUnackedRecord: record) else {
+            try await ack(deliveryTag: deliveryTag)
+            return
+        }
+        // Compare-and-move in one script: only if nobody else restored or acked it meanwhile.
+        _ = try await runScript(
+            keys: [queueKey], arguments: ["restore", deliveryTag, record, payload, leftmost ? "1" : "0"])
+    }
+
+    /// LPUSHes a message onto the list for its queue and priority.
+    func publish(_ envelope: [UInt8], queue: String, priority: Int) async throws {
+        try await commands.send(RedisCommand("LPUSH", QueueKeys.key(queue: queue, priority: priority), envelope))
+            .unwrapped(command: "LPUSH")
+    }
+
+    /// Up to `limit` entries of `queue` in the order a worker would take them, without
+    /// taking them: each priority list from its consuming (right) end, lowest step first.
+    func peek(queue: String, limit: Int) async throws -> [(key: String, raw: [UInt8])] {
+        var entries: [(key: String, raw: [UInt8])] = []
+        for key in QueueKeys.keys(queue: queue) where entries.count < limit {
+            let reply = try await commands.send(RedisCommand("LRANGE", key, -(limit - entries.count), -1))
+                .unwrapped(command: "LRANGE")
+            for item in (reply.array ?? []).reversed() {
+                if let raw = item.bytes { entries.append((key, raw)) }
+            }
+        }
+        return entries
+    }
+
+    /// The unacked record `[message, exchange, routing_key]` turned into the message to push
+    /// back, and the list to push it to.
+    static func redeliveredPayload(fromUnackedRecord record: [UInt8]) -> ([UInt8], String)? {
+        guard case .array(let parts)? = try? JSONValue(parsing: record, maximumDepth: 512), parts.count == 3,
+            case .object(var message) = parts[0], let routingKey = parts[2].stringValue
+        else { return nil }
+        if case .object(var headers)? = message["headers"] {
+            headers["redelivered"] = .bool(true)
+            message["headers"] = .object(headers)
+        }
+        if case .object(var properties)? = message["properties"], case .object(var info)? = properties["delivery_info"] {
+            info["redelivered"] = .bool(true)
+            properties["delivery_info"] = .object(info)
+            message["properties"] = .object(properties)
+        }
+        let priority = MessageProperties(object: message["properties"]?.objectValue ?? JSONObject()).priority
+        return (JSONValue.object(message).pythonJSONBytes(), QueueKeys.key(queue: routingKey, priority: priority))
+    }
+
+    private static func now() -> String {
+        String(Date().timeIntervalSince1970)
+    }
+
+    private static func deliveries(from reply: RedisReply) throws -> [Delivery] {
+        guard let flat = reply.array else { return [] }
+        var deliveries: [Delivery] = []
+        deliveries.reserveCapacity(flat.count / 3)
+        var index = 0
+        while index + 2 < flat.count {
+            if let key = flat[index].string, let raw = flat[index + 1].bytes {
+                deliveries.append(Delivery(queueKey: key, raw: raw, deliveryTag: flat[index + 2].string))
+            }
+            index += 3
+        }
+        return deliveries
+    }
+
+    /// Runs the transport script by SHA, loading it on first use or after a server restart.
+    private func runScript(keys: [String], arguments: [any RedisArgumentConvertible]) async throws -> RedisReply {
+        let allKeys = [QueueKeys.unacked, QueueKeys.unackedIndex] + keys
+        let tail: [any RedisArgumentConvertible] = [allKeys.count] + allKeys + arguments
+        if let sha = scriptSHA.withLock({ $0 }) {
+            let reply = try await commands.send(RedisCommand("EVALSHA", arguments: [sha] + tail))
+            if case .error(let message) = reply, message.hasPrefix("NOSCRIPT") {
+                scriptSHA.withLock { $0 = nil }
+            } else {
+                return try reply.unwrapped(command: "EVALSHA (transport script)")
+            }
+        }
+        let loaded = try await commands.send(RedisCommand("SCRIPT", "LOAD", Self.transportScript)).unwrapped(command: "SCRIPT LOAD")
+        guard let sha = loaded.string else {
+            throw RedisError(code: .unexpectedReply, message: "SCRIPT LOAD returned no SHA")
+        }
+        scriptSHA.withLock { $0 = sha }
+        return try await commands.send(RedisCommand("EVALSHA", arguments: [sha] + tail)).unwrapped(command: "EVALSHA (transport script)")
+    }
+
+    /// KEYS[1] = unacked, KEYS[2] = unacked_index, KEYS[3...] = lists.
+    /// `fetch limit now`: pop up to limit entries from the lists in order, recording each.
+    /// `record raw now`: record one entry already popped from KEYS[3].
+    /// `restore tag record payload leftmost`: if `unacked[tag]` still equals record, remove the
+    /// tag and push payload to KEYS[3] (kombu's restore_by_tag, with the WATCH made atomic).
+    static let transportScript = #"""
+        local function record(key, raw, now)
+          local tag = false
+          local exchange, routing_key = '', key
+          local sep = string.find(key, '\6\22', 1, true)
+          if sep then routing_key = string.sub(key, 1, sep - 1) end
+          local ok, message = pcall(cjson.decode, raw)
+          if ok and type(message) == 'table' and type(message.properties) == 'table' then
+            local properties = message.properties
+            if type(properties.delivery_tag) == 'string' then tag = properties.delivery_tag end
+            local info = properties.delivery_info
+            if type(info) == 'table' then
+              if type(info.exchange) == 'string' then exchange = info.exchange end
+              if type(info.routing_key) == 'string' then routing_key = info.routing_key end
+            end
+          end
+          if tag then
+            redis.call('ZADD', KEYS[2], now, tag)
+            redis.call('HSET', KEYS[1], tag,
+              '[' .. raw .. ', ' .. cjson.encode(exchange) .. ', ' .. cjson.encode(routing_key) .. ']')
+          end
+          return tag
+        end
+
+        local mode = ARGV[1]
+        if mode == 'fetch' then
+          local limit = tonumber(ARGV[2])
+          local out = {}
+          local count = 0
+          for i = 3, #KEYS do
+            while count < limit do
+              local raw = redis.call('RPOP', KEYS[i])
+              if not raw then break end
+              out[#out + 1] = KEYS[i]
+              out[#out + 1] = raw
+              out[#out + 1] = record(KEYS[i], raw, ARGV[3])
+              count = count + 1
+            end
+            if count >= limit then break end
+          end
+          return out
+        elseif mode == 'record' then
+          return record(KEYS[3], ARGV[2], ARGV[3])
+        elseif mode == 'restore' then
+          if redis.call('HGET', KEYS[1], ARGV[2]) ~= ARGV[3] then return 0 end
+          redis.call('ZREM', KEYS[2], ARGV[2])
+          redis.call('HDEL', KEYS[1], ARGV[2])
+          if ARGV[5] == '1' then
+            redis.call('LPUSH', KEYS[3], ARGV[4])
+          else
+            redis.call('RPUSH', KEYS[3], ARGV[4])
+          end
+          return 1
+        end
+        return redis.error_reply('unknown transport script mode ' .. tostring(mode))
+        """#
+}

@@ -1,0 +1,72 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+internal import CeleryRedis
+
+/// Where the broker and result backend are, and the Celery settings client and worker share.
+///
+/// Names follow Celery's settings (`broker_url`, `result_backend`, `result_expires`,
+/// `task_default_queue`, `broker_transport_options.visibility_timeout`).
+public struct CeleryConfiguration: Sendable {
+    /// `broker_url`: `redis://[user:password@]host:port/db` or `unix:///path`.
+    public var brokerURL: String
+    /// `result_backend`: the same forms; results are stored with Celery's Redis backend layout.
+    public var resultBackendURL: String
+    /// `task_default_queue`.
+    public var defaultQueue: String
+    /// `result_expires`: how long results live; `nil` keeps them forever.
+    public var resultExpires: Duration?
+    /// `broker_transport_options["visibility_timeout"]`: how long a delivered message may stay
+    /// unacknowledged before any worker puts it back in its queue.
+    public var visibilityTimeout: Duration
+    /// Limits for decoding messages, and the accepted content types (`accept_content`).
+    public var decoding: MessageDecodingOptions
+
+    /// A configuration with Celery's defaults for everything but the URLs.
+    public init(
+        brokerURL: String = "redis://localhost:6379/0", resultBackendURL: String? = nil,
+        defaultQueue: String = "celery", resultExpires: Duration? = .seconds(86_400),
+        visibilityTimeout: Duration = .seconds(3600), decoding: MessageDecodingOptions = MessageDecodingOptions()
+    ) {
+        self.brokerURL = brokerURL
+        self.resultBackendURL = resultBackendURL ?? brokerURL
+        self.defaultQueue = defaultQueue
+        self.resultExpires = resultExpires
+        self.visibilityTimeout = visibilityTimeout
+        self.decoding = decoding
+    }
+
+    /// Celery's defaults, with the URLs from `CELERY_BROKER_URL` and `CELERY_RESULT_BACKEND`
+    /// (the backend falls back to the broker URL, the broker to `redis://localhost:6379/0`).
+    public static func fromEnvironment(_ environment: [String: String]? = nil) -> CeleryConfiguration {
+        let environment = environment ?? ProcessInfo.processInfo.environment
+        let broker = environment["CELERY_BROKER_URL"].flatMap { $0.isEmpty ? nil : $0 } ?? "redis://localhost:6379/0"
+        let backend = environment["CELERY_RESULT_BACKEND"].flatMap { $0.isEmpty ? nil : $0 } ?? broker
+        return CeleryConfiguration(brokerURL: broker, resultBackendURL: backend)
+    }
+
+    /// Celery's defaults and environment, overridden by URLs given on a command line: a
+    /// broker given without a backend also serves as the backend unless
+    /// `CELERY_RESULT_BACKEND` names another.
+    public static func resolve(broker: String?, backend: String?, environment: [String: String]? = nil) -> CeleryConfiguration {
+        let environment = environment ?? ProcessInfo.processInfo.environment
+        var configuration = fromEnvironment(environment)
+        if let broker {
+            configuration.brokerURL = broker
+            if environment["CELERY_RESULT_BACKEND"].map({ $0.isEmpty }) ?? true { configuration.resultBackendURL = broker }
+        }
+        if let backend { configuration.resultBackendURL = backend }
+        return configuration
+    }
+
+    /// The broker URL with any password replaced by `***`.
+    public var redactedBrokerURL: String { Self.redacted(brokerURL) }
+    /// The result backend URL with any password replaced by `***`.
+    public var redactedResultBackendURL: String { Self.redacted(resultBackendURL) }
+
+    static func redacted(_ url: String) -> String {
+        (try? RedisEndpoint(url: url))?.redactedURL ?? RedisEndpoint.redact(url)
+    }
+}

@@ -1,0 +1,73 @@
+/// The result of a task, read from Celery's Redis result backend, as Python's `AsyncResult`.
+public struct AsyncResult: Sendable {
+    /// The task id.
+    public let id: String
+    let backend: RedisResultBackend
+
+    /// The stored document, or `nil` while nothing is stored (PENDING).
+    public func document() async throws -> TaskResultDocument? {
+        do {
+            return try await backend.get(taskID: id)
+        } catch let error as CeleryError {
+            throw error
+        } catch {
+            throw CeleryError(code: .resultBackend, message: "cannot read the result of \(id): \(error)")
+        }
+    }
+
+    /// The task's state: PENDING until a worker stores something.
+    public func state() async throws -> TaskState {
+        try await document()?.status ?? .pending
+    }
+
+    /// Whether the task is SUCCESS, FAILURE or REVOKED.
+    public func ready() async throws -> Bool {
+        try await state().isReady
+    }
+
+    /// Deletes the stored result.
+    public func forget() async throws {
+        try await backend.forget(taskID: id)
+    }
+
+    /// Waits for the task to finish and returns its return value.
+    ///
+    /// Subscribes to the result channel first and then reads the stored document, so a
+    /// result stored at any moment is seen.
+    ///
+    /// - Throws: ``TaskFailedError`` when the task failed or was revoked (naming the Python
+    ///   exception); ``CeleryError`` with code `timeout` when `timeout` passes first.
+    public func get(timeout: Duration = .seconds(60)) async throws -> JSONValue {
+        let document = try await wait(timeout: timeout)
+        if let exception = document.exception, document.status != .success {
+            throw TaskFailedError(taskID: id, state: document.status, exception: exception, traceback: document.traceback)
+        }
+        return document.result
+    }
+
+    /// Waits until the task is ready and returns the final document, whatever its state.
+    public func wait(timeout: Duration = .seconds(60)) async throws -> TaskResultDocument {
+        let clock = ContinuousClock()
+        let deadline = clock.now.advanced(by: timeout)
+        let listener = backend.resultListener
+        let channel = QueueKeys.resultKey(taskID: id)
+        let token = listener.register(channel)
+        defer { listener.unregister(channel, token: token) }
+        do {
+            try await listener.subscribe(channel)
+        } catch {
+            throw CeleryError(code: .resultBackend, message: "cannot subscribe to \(channel): \(error)")
+        }
+        if let stored = try await document(), stored.status.isReady { return stored }
+        while true {
+            let remaining = clock.now.duration(to: deadline)
+            guard remaining > .zero, let payload = await listener.next(channel, token: token, timeout: remaining) else {
+                // A last look: the notification may have been missed during a reconnect.
+                if let stored = try await document(), stored.status.isReady { return stored }
+                throw CeleryError(code: .timeout, message: "task \(id) not ready after \(timeout)")
+            }
+            let notified = try RedisResultBackend.decode(payload)
+            if notified.status.isReady { return notified }
+        }
+    }
+}

@@ -1,0 +1,106 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+public import Logging
+
+/// Publishes tasks to Celery workers (Python or Swift) and reads their results.
+///
+/// ```swift
+/// let client = try CeleryClient(configuration: .fromEnvironment())
+/// let result = try await client.send("tasks.add", args: [2, 3])
+/// let sum = try await result.get(timeout: .seconds(10))   // 5
+/// ```
+public final class CeleryClient: Sendable {
+    /// The configuration the client was made with.
+    public let configuration: CeleryConfiguration
+    let broker: RedisBroker
+    let backend: RedisResultBackend
+    private let logger: Logger
+    /// This client's id, sent as `reply_to` as Celery's `oid` is.
+    private let clientID = UUID().uuidString.lowercased()
+    private let origin = "gen\(ProcessInfo.processInfo.processIdentifier)@\(ProcessInfo.processInfo.hostName)"
+
+    /// Creates a client; connections open on first use.
+    ///
+    /// - Throws: ``CeleryError`` with code `invalidConfiguration` when a URL cannot be used.
+    public init(configuration: CeleryConfiguration, logger: Logger = Logger(label: "celery.client")) throws {
+        self.configuration = configuration
+        self.logger = logger
+        do {
+            broker = try RedisBroker(url: configuration.brokerURL)
+            backend = try RedisResultBackend(url: configuration.resultBackendURL, expires: configuration.resultExpires)
+        } catch {
+            throw CeleryError(code: .invalidConfiguration, message: "\(error)")
+        }
+    }
+
+    /// Closes the client's connections.
+    public func close() {
+        broker.close()
+        backend.close()
+    }
+
+    /// Publishes the task `name` with these arguments, as Python's `apply_async` does.
+    ///
+    /// - Returns: the task's ``AsyncResult``.
+    @discardableResult
+    public func send(
+        _ name: String, args: [JSONValue] = [], kwargs: JSONObject = JSONObject(), options: TaskOptions = TaskOptions()
+    ) async throws -> AsyncResult {
+        let message = makeMessage(name, args: args, kwargs: kwargs, options: options)
+        let queue = options.queue ?? configuration.defaultQueue
+        do {
+            try await broker.publish(message.envelopeBytes(), queue: queue, priority: options.priority)
+        } catch {
+            throw CeleryError(code: .broker, message: "cannot publish \(name) to \(broker.endpoint): \(error)")
+        }
+        logger.debug("Sent task", metadata: [LoggingKeys.taskName: "\(name)", LoggingKeys.taskID: "\(message.headers.id)"])
+        return AsyncResult(id: message.headers.id, backend: backend)
+    }
+
+    /// Up to `limit` raw entries waiting in `queue`, next to be taken first, without taking them.
+    public func peek(queue: String, limit: Int = 10) async throws -> [(key: String, raw: [UInt8])] {
+        do {
+            return try await broker.peek(queue: queue, limit: limit)
+        } catch {
+            throw CeleryError(code: .broker, message: "cannot read queue \(queue) on \(broker.endpoint): \(error)")
+        }
+    }
+
+    /// The result of a task sent earlier, by id.
+    public func asyncResult(_ taskID: String) -> AsyncResult {
+        AsyncResult(id: taskID, backend: backend)
+    }
+
+    /// The message `send` would publish: headers, properties and body exactly as Celery 5.7's
+    /// `apply_async` writes them for the same call.
+    public func makeMessage(
+        _ name: String, args: [JSONValue] = [], kwargs: JSONObject = JSONObject(), options: TaskOptions = TaskOptions()
+    ) -> TaskMessage {
+        let now = Date()
+        let id = options.taskID ?? UUID().uuidString.lowercased()
+        let eta = options.eta ?? options.countdown.map { now.addingTimeInterval($0.timeInterval) }
+        let expires = options.expires ?? options.expiresIn.map { now.addingTimeInterval($0.timeInterval) }
+        var headers = TaskHeaders(
+            task: name, id: id, shadow: options.shadow, eta: eta.map(CeleryTime.isoformat),
+            expires: expires.map(CeleryTime.isoformat), timeLimit: (options.timeLimit, options.softTimeLimit),
+            rootID: options.rootID, parentID: options.parentID, argsrepr: PythonRepr.tupleRepr(args),
+            kwargsrepr: PythonRepr.dictRepr(kwargs), origin: origin, ignoreResult: options.ignoreResult)
+        for (key, value) in options.headers { headers.object[key] = value }
+        let expiration = expires.map { String(max(0, Int(($0.timeIntervalSince(now) * 1000).rounded(.down)))) }
+        let properties = MessageProperties(
+            correlationID: id, replyTo: clientID, routingKey: options.queue ?? configuration.defaultQueue,
+            priority: options.priority, deliveryTag: UUID().uuidString.lowercased(), expiration: expiration)
+        return TaskMessage(headers: headers, properties: properties, args: args, kwargs: kwargs)
+    }
+}
+
+extension Duration {
+    /// The duration in seconds, as `TimeInterval`.
+    var timeInterval: Double {
+        let (seconds, attoseconds) = components
+        return Double(seconds) + Double(attoseconds) / 1e18
+    }
+}

@@ -1,0 +1,60 @@
+#if canImport(FoundationEssentials)
+public import FoundationEssentials
+#else
+public import Foundation
+#endif
+
+/// The `apply_async` options a task can be sent with.
+public struct TaskOptions: Sendable {
+    /// The task id; a new UUID when `nil`.
+    public var taskID: String?
+    /// The queue to send to; the configuration's default queue when `nil`.
+    public var queue: String?
+    /// Run no earlier than this long after publishing (becomes `eta` on the wire, as in Celery).
+    public var countdown: Duration?
+    /// Run no earlier than this time.
+    public var eta: Date?
+    /// Expire (do not run) after this long from publishing.
+    public var expiresIn: Duration?
+    /// Expire (do not run) after this time.
+    public var expires: Date?
+    /// Message priority, 0 (first) to 9 (last) on Redis.
+    public var priority: Int
+    /// Extra headers, merged after the standard ones as `apply_async(headers=...)` does.
+    public var headers: JSONObject
+    /// Ask the worker not to store a result.
+    public var ignoreResult: Bool
+    /// Hard time limit in seconds (`time_limit`).
+    public var timeLimit: Double?
+    /// Soft time limit in seconds (`soft_time_limit`).
+    public var softTimeLimit: Double?
+    /// Display name for logs and monitors (`shadow`).
+    public var shadow: String?
+    /// The parent task, when publishing from inside a task.
+    public var parentID: String?
+    /// The workflow's root task, when publishing from inside a task.
+    public var rootID: String?
+
+    /// Options with Celery's defaults.
+    public init(
+        taskID: String? = nil, queue: String? = nil, countdown: Duration? = nil, eta: Date? = nil,
+        expiresIn: Duration? = nil, expires: Date? = nil, priority: Int = 0, headers: JSONObject = JSONObject(),
+        ignoreResult: Bool = false, timeLimit: Double? = nil, softTimeLimit: Double? = nil, shadow: String? = nil,
+        parentID: String? = nil, rootID: String? = nil
+    ) {
+        self.taskID = taskID
+        self.queue = queue
+        self.countdown = countdown
+        self.eta = eta
+        self.expiresIn = expiresIn
+        self.expires = expires
+        self.priority = priority
+        self.headers = headers
+        self.ignoreResult = ignoreResult
+        self.timeLimit = timeLimit
+        self.softTimeLimit = softTimeLimit
+        self.shadow = shadow
+        self.parentID = parentID
+        self.rootID = rootID
+    }
+}

@@ -1,0 +1,122 @@
+import Synchronization
+
+/// The messages a worker holds between fetching and acknowledging them, and the prefetch
+/// limit on them.
+///
+/// The consumer waits for room (``waitForRoom()``), appends what it fetched; execution slots
+/// take messages in order (``next()``); an acknowledgement gives the room back
+/// (``release()``). After ``shutdown()`` no slot gets another message, and the consumer
+/// takes back the unstarted ones (``drainUnstarted()``) to return them to their queues.
+final class DeliveryBuffer: Sendable {
+    private struct State {
+        var pending: [Delivery] = []
+        var head = 0
+        var held = 0
+        var isShutDown = false
+        var slotWaiters: [CheckedContinuation<Delivery?, Never>] = []
+        var roomWaiter: CheckedContinuation<Int, Never>?
+
+        var pendingCount: Int { pending.count - head }
+
+        mutating func popFirst() -> Delivery? {
+            guard head < pending.count else { return nil }
+            let delivery = pending[head]
+            head += 1
+            if head > 64, head * 2 > pending.count {
+                pending.removeFirst(head)
+                head = 0
+            }
+            return delivery
+        }
+    }
+
+    /// The most messages held at once (concurrency × prefetch multiplier).
+    let limit: Int
+    private let state = Mutex(State())
+
+    init(limit: Int) {
+        self.limit = max(1, limit)
+    }
+
+    /// Waits until fewer than `limit` messages are held; returns how many more may be
+    /// fetched, or 0 once shut down.
+    func waitForRoom() async -> Int {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Int, Never>) in
+            let room = state.withLock { state -> Int? in
+                if state.isShutDown { return 0 }
+                let room = limit - state.held
+                if room > 0 { return room }
+                state.roomWaiter = continuation
+                return nil
+            }
+            if let room { continuation.resume(returning: room) }
+        }
+    }
+
+    /// Adds fetched messages (counted as held until released).
+    func append(_ deliveries: [Delivery]) {
+        let handOff = state.withLock { state -> [(CheckedContinuation<Delivery?, Never>, Delivery)] in
+            state.held += deliveries.count
+            var handOff: [(CheckedContinuation<Delivery?, Never>, Delivery)] = []
+            for delivery in deliveries {
+                if !state.slotWaiters.isEmpty {
+                    handOff.append((state.slotWaiters.removeFirst(), delivery))
+                } else {
+                    state.pending.append(delivery)
+                }
+            }
+            return handOff
+        }
+        for (waiter, delivery) in handOff { waiter.resume(returning: delivery) }
+    }
+
+    /// The next message to run, waiting for one; `nil` once shut down.
+    func next() async -> Delivery? {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Delivery?, Never>) in
+            let ready = state.withLock { state -> Delivery?? in
+                if state.isShutDown { return .some(nil) }
+                if let delivery = state.popFirst() { return .some(delivery) }
+                state.slotWaiters.append(continuation)
+                return .none
+            }
+            if case .some(let delivery) = ready { continuation.resume(returning: delivery) }
+        }
+    }
+
+    /// Gives back the room of one message that was acknowledged or returned.
+    func release() {
+        let waiter = state.withLock { state -> (CheckedContinuation<Int, Never>, Int)? in
+            state.held -= 1
+            guard let waiter = state.roomWaiter, state.held < limit else { return nil }
+            state.roomWaiter = nil
+            return (waiter, state.isShutDown ? 0 : limit - state.held)
+        }
+        if let (waiter, room) = waiter { waiter.resume(returning: room) }
+    }
+
+    /// Stops handing out messages; waiting slots and the consumer are woken with nothing.
+    func shutdown() {
+        let (slots, room) = state.withLock { state in
+            state.isShutDown = true
+            defer {
+                state.slotWaiters = []
+                state.roomWaiter = nil
+            }
+            return (state.slotWaiters, state.roomWaiter)
+        }
+        for slot in slots { slot.resume(returning: nil) }
+        room?.resume(returning: 0)
+    }
+
+    /// Whether ``shutdown()`` was called.
+    var isShutDown: Bool { state.withLock { $0.isShutDown } }
+
+    /// Takes every message no slot has started.
+    func drainUnstarted() -> [Delivery] {
+        state.withLock { state in
+            var unstarted: [Delivery] = []
+            while let delivery = state.popFirst() { unstarted.append(delivery) }
+            return unstarted
+        }
+    }
+}

@@ -1,0 +1,49 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+
+/// How a worker consumes: queues, concurrency, prefetch, acknowledgement, name.
+///
+/// The names follow `celery worker`'s flags and settings (`-Q`, `-c`,
+/// `worker_prefetch_multiplier`, `task_acks_late`, `-n`).
+public struct WorkerConfiguration: Sendable {
+    /// Queues to consume (`-Q a,b`).
+    public var queues: [String]
+    /// Tasks run at once (`-c`).
+    public var concurrency: Int
+    /// `worker_prefetch_multiplier`: the worker holds at most concurrency × this many
+    /// unacknowledged messages.
+    public var prefetchMultiplier: Int
+    /// `task_acks_late` for tasks that do not set it themselves.
+    public var acksLate: Bool
+    /// The node name (`-n`), e.g. `celery@host`.
+    public var hostname: String
+    /// How long one blocking fetch waits before looking again (kombu uses 1 second).
+    public var pollTimeoutSeconds: Int
+
+    /// Celery's defaults: queue `celery`, one slot per core, multiplier 4, early ack,
+    /// node name `celery@<host>`.
+    public init(
+        queues: [String] = ["celery"], concurrency: Int? = nil,
+        prefetchMultiplier: Int = 4, acksLate: Bool = false, hostname: String? = nil, pollTimeoutSeconds: Int = 1
+    ) {
+        self.queues = queues
+        self.concurrency = max(1, concurrency ?? ProcessInfo.processInfo.activeProcessorCount)
+        self.prefetchMultiplier = max(1, prefetchMultiplier)
+        self.acksLate = acksLate
+        self.hostname = hostname ?? "celery@\(ProcessInfo.processInfo.hostName)"
+        self.pollTimeoutSeconds = max(1, pollTimeoutSeconds)
+    }
+
+    /// Expands Celery's node-name placeholders: `%h` (host name), `%n` (its first label),
+    /// `%d` (its domain), `%%`.
+    public static func expandHostname(_ pattern: String, host: String? = nil) -> String {
+        let host = host ?? ProcessInfo.processInfo.hostName
+        let name = host.split(separator: ".").first.map(String.init) ?? host
+        let domain = host.split(separator: ".").dropFirst().joined(separator: ".")
+        return pattern.replacing("%%", with: "\u{0}").replacing("%h", with: host).replacing("%n", with: name)
+            .replacing("%d", with: domain).replacing("\u{0}", with: "%")
+    }
+}

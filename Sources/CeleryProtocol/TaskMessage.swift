@@ -1,0 +1,221 @@
+public import CeleryJSON
+
+/// A Celery task message: the kombu envelope and the task it carries.
+///
+/// Decoded from a Redis queue entry with ``init(envelope:options:)``, encoded for LPUSH with
+/// ``envelopeBytes()``. Protocol 2 is read and written; protocol 1 is read and converted to
+/// protocol-2 headers.
+public struct TaskMessage: Sendable, Hashable {
+    /// The task headers (protocol 2 form, also for messages that arrived as protocol 1).
+    public var headers: TaskHeaders
+    /// The envelope properties.
+    public var properties: MessageProperties
+    /// `content-type`: `application/json`.
+    public var contentType: String
+    /// `content-encoding`: `utf-8`.
+    public var contentEncoding: String
+    /// Positional arguments.
+    public var args: [JSONValue]
+    /// Keyword arguments.
+    public var kwargs: JSONObject
+    /// The body's third element: `callbacks`, `errbacks`, `chain`, `chord`.
+    public var embed: JSONObject
+    /// The protocol the message arrived in (1 or 2).
+    public var protocolVersion: Int
+
+    /// The `embed` Celery writes when there is no canvas: every key present and null.
+    public static let emptyEmbed = JSONObject([
+        ("callbacks", .null), ("errbacks", .null), ("chain", .null), ("chord", .null),
+    ])
+
+    /// A message from its parts.
+    public init(
+        headers: TaskHeaders, properties: MessageProperties, args: [JSONValue], kwargs: JSONObject,
+        embed: JSONObject = TaskMessage.emptyEmbed, contentType: String = "application/json",
+        contentEncoding: String = "utf-8"
+    ) {
+        self.headers = headers
+        self.properties = properties
+        self.args = args
+        self.kwargs = kwargs
+        self.embed = embed
+        self.contentType = contentType
+        self.contentEncoding = contentEncoding
+        self.protocolVersion = 2
+    }
+
+    /// The task body, `[args, kwargs, embed]`, as Python-compatible JSON.
+    public func bodyBytes() -> [UInt8] {
+        JSONValue.array([.array(args), .object(kwargs), .object(embed)]).pythonJSONBytes()
+    }
+
+    /// The whole queue entry as kombu writes it: `body` (base64), `content-encoding`,
+    /// `content-type`, `headers`, `properties`, in that order.
+    public func envelopeBytes() -> [UInt8] {
+        let envelope = JSONObject([
+            ("body", .string(String(decoding: Base64.encode(bodyBytes()), as: UTF8.self))),
+            ("content-encoding", .string(contentEncoding)), ("content-type", .string(contentType)),
+            ("headers", .object(headers.object)), ("properties", .object(properties.object)),
+        ])
+        return JSONValue.object(envelope).pythonJSONBytes()
+    }
+}
+
+/// Limits and policy for decoding queue entries.
+public struct MessageDecodingOptions: Sendable, Hashable {
+    /// Content types whose bodies are decoded, as Celery's `accept_content`; anything else
+    /// (pickle above all) is refused without being decoded.
+    public var acceptedContentTypes: Set<String>
+    /// The largest queue entry accepted, in bytes.
+    public var maximumMessageSize: Int
+    /// How deeply the body's JSON may nest.
+    public var maximumDepth: Int
+
+    /// JSON only, 64 MiB, 256 levels.
+    public init(
+        acceptedContentTypes: Set<String> = ["application/json"], maximumMessageSize: Int = 64 << 20,
+        maximumDepth: Int = JSONValue.defaultMaximumDepth
+    ) {
+        self.acceptedContentTypes = acceptedContentTypes
+        self.maximumMessageSize = maximumMessageSize
+        self.maximumDepth = maximumDepth
+    }
+}
+
+extension TaskMessage {
+    /// Decodes one queue entry.
+    ///
+    /// - Throws: ``ProtocolError`` naming the field at fault, with `rawMessage` set.
+    public init(envelope raw: [UInt8], options: MessageDecodingOptions = MessageDecodingOptions()) throws(ProtocolError) {
+        do {
+            try self.init(decoding: raw, options: options)
+        } catch var error {
+            error.rawMessage = raw
+            throw error
+        }
+    }
+
+    private init(decoding raw: [UInt8], options: MessageDecodingOptions) throws(ProtocolError) {
+        guard raw.count <= options.maximumMessageSize else {
+            throw ProtocolError(
+                code: .tooLarge, field: nil,
+                reason: "message of \(raw.count) bytes exceeds the \(options.maximumMessageSize)-byte limit")
+        }
+        let parsed: JSONValue
+        do {
+            // The envelope itself is shallow; the body is parsed (with the depth limit) below.
+            parsed = try JSONValue(parsing: raw, maximumDepth: 16)
+        } catch {
+            throw ProtocolError(code: .malformedEnvelope, field: nil, reason: "not a JSON envelope: \(error)")
+        }
+        guard case .object(let envelope) = parsed else {
+            throw ProtocolError(code: .malformedEnvelope, field: nil, reason: "envelope is a JSON \(parsed.typeName), not an object")
+        }
+        guard let contentType = try envelope.optionalString("content-type", field: "content-type") else {
+            throw ProtocolError(code: .missingField, field: "content-type", reason: "is required")
+        }
+        guard options.acceptedContentTypes.contains(contentType) else {
+            throw ProtocolError(
+                code: .refusedContentType, field: "content-type",
+                reason: "'\(contentType)' is not accepted (accepted: \(options.acceptedContentTypes.sorted().joined(separator: ", ")))"
+                    + (contentType == "application/x-python-serialize" ? "; pickle is never decoded" : ""))
+        }
+        let contentEncoding = try envelope.optionalString("content-encoding", field: "content-encoding") ?? "utf-8"
+        guard case .object(let propertiesObject)? = envelope["properties"] else {
+            throw ProtocolError(code: .missingField, field: "properties", reason: "must be an object")
+        }
+        let properties = MessageProperties(object: propertiesObject)
+        guard case .string? = propertiesObject["delivery_tag"] else {
+            throw ProtocolError(code: .missingField, field: "properties.delivery_tag", reason: "must be a string")
+        }
+        var headersObject = JSONObject()
+        switch envelope["headers"] {
+        case nil, .null?: break
+        case .object(let object)?: headersObject = object
+        case let other?: throw ProtocolError.wrongType("headers", expected: "an object", got: other)
+        }
+        if let compression = try headersObject.optionalString("compression", field: "headers.compression") {
+            throw ProtocolError(
+                code: .unsupportedEncoding, field: "headers.compression", reason: "compressed bodies ('\(compression)') are not supported")
+        }
+        guard case .string(let bodyText)? = envelope["body"] else {
+            throw ProtocolError(code: .missingField, field: "body", reason: "must be a string")
+        }
+        let bodyBytes: [UInt8]
+        switch properties.bodyEncoding {
+        case "base64"?:
+            guard let decoded = Base64.decode(Array(bodyText.utf8)) else {
+                throw ProtocolError(code: .malformedBody, field: "body", reason: "is not valid base64")
+            }
+            bodyBytes = decoded
+        case nil, "utf-8"?:
+            bodyBytes = Array(bodyText.utf8)
+        case let other?:
+            throw ProtocolError(code: .unsupportedEncoding, field: "properties.body_encoding", reason: "'\(other)' is not supported")
+        }
+        let body: JSONValue
+        do {
+            body = try JSONValue(parsing: bodyBytes, maximumDepth: options.maximumDepth)
+        } catch {
+            throw ProtocolError(code: .malformedBody, field: "body", reason: "is not JSON: \(error)")
+        }
+
+        if headersObject["task"] != nil {
+            guard case .array(let parts) = body, parts.count == 3 else {
+                throw ProtocolError(code: .malformedBody, field: "body", reason: "must be [args, kwargs, embed]")
+            }
+            guard case .array(let args) = parts[0] else { throw ProtocolError.wrongType("body.args", expected: "an array", got: parts[0]) }
+            guard case .object(let kwargs) = parts[1] else {
+                throw ProtocolError.wrongType("body.kwargs", expected: "an object", got: parts[1])
+            }
+            let embed: JSONObject
+            switch parts[2] {
+            case .object(let object): embed = object
+            case .null: embed = TaskMessage.emptyEmbed
+            default: throw ProtocolError.wrongType("body.embed", expected: "an object", got: parts[2])
+            }
+            self.init(
+                headers: TaskHeaders(object: headersObject), properties: properties, args: args, kwargs: kwargs,
+                embed: embed, contentType: contentType, contentEncoding: contentEncoding)
+        } else {
+            try self.init(protocolOneBody: body, properties: properties, contentType: contentType, contentEncoding: contentEncoding)
+        }
+        try headers.validate()
+    }
+
+    /// Protocol 1 keeps everything in the body: `{"task", "id", "args", "kwargs", "eta", ...}`.
+    private init(protocolOneBody body: JSONValue, properties: MessageProperties, contentType: String, contentEncoding: String) throws(ProtocolError) {
+        guard case .object(let fields) = body else {
+            throw ProtocolError(code: .missingField, field: "headers.task", reason: "is required (and the body is not a protocol-1 task either)")
+        }
+        var args: [JSONValue] = []
+        switch fields["args"] {
+        case nil, .null?: break
+        case .array(let values)?: args = values
+        case let other?: throw ProtocolError.wrongType("body.args", expected: "an array", got: other)
+        }
+        var kwargs = JSONObject()
+        switch fields["kwargs"] {
+        case nil, .null?: break
+        case .object(let values)?: kwargs = values
+        case let other?: throw ProtocolError.wrongType("body.kwargs", expected: "an object", got: other)
+        }
+        var headers = JSONObject()
+        headers["lang"] = "py"
+        for key in ["task", "id", "eta", "expires", "group", "group_index", "retries", "timelimit", "root_id", "parent_id"] {
+            headers[key] = fields[key] ?? .null
+        }
+        headers["retries"] = fields["retries"] ?? .integer(0)
+        headers["root_id"] = fields["root_id"] ?? fields["id"] ?? .null
+        headers["argsrepr"] = .string(PythonRepr.tupleRepr(args))
+        headers["kwargsrepr"] = .string(PythonRepr.dictRepr(kwargs))
+        let embed = JSONObject([
+            ("callbacks", fields["callbacks"] ?? .null), ("errbacks", fields["errbacks"] ?? .null), ("chain", .null),
+            ("chord", fields["chord"] ?? .null),
+        ])
+        self.init(
+            headers: TaskHeaders(object: headers), properties: properties, args: args, kwargs: kwargs, embed: embed,
+            contentType: contentType, contentEncoding: contentEncoding)
+        self.protocolVersion = 1
+    }
+}

@@ -1,0 +1,131 @@
+import Dispatch
+import Synchronization
+
+/// One Redis connection used from async code without ever blocking Swift's cooperative pool.
+///
+/// Every hiredis call runs on the connection's own serial `DispatchQueue`; callers suspend
+/// until it answers. Calls that arrive while a round trip is under way are collected and sent
+/// together as one pipeline when it ends ("group commit"), so many tasks sharing a connection
+/// cost one round trip per batch rather than one each; each caller's commands stay contiguous,
+/// so a `MULTI ... EXEC` block is never split. The connection is opened on first use and
+/// re-opened on the next call after a connection error, so a broker outage costs the failing
+/// calls, not the object. Blocking commands (BRPOP) belong on a connection of their own.
+///
+/// `@unchecked Sendable`: the hiredis context is only touched on `queue`, which serializes
+/// every access; the context pointer itself is guarded by `queue` too.
+public final class RedisConnection: @unchecked Sendable {
+    /// The server this connection talks to.
+    public let endpoint: RedisEndpoint
+    private let queue: DispatchQueue
+    private let connectTimeout: Duration
+    private let readTimeout: Duration
+    /// Only read or written on `queue`.
+    private var context: RedisContext?
+    private let isClosed = Atomic<Bool>(false)
+
+    /// Creates a connection; nothing is sent until the first command.
+    ///
+    /// - Parameters:
+    ///   - endpoint: the server.
+    ///   - name: shown in thread names and errors (`"broker.consume"`, ...).
+    ///   - connectTimeout: how long to wait for the connection.
+    ///   - readTimeout: how long a reply may take; blocking commands must time out sooner.
+    public init(endpoint: RedisEndpoint, name: String, connectTimeout: Duration = .seconds(5), readTimeout: Duration = .seconds(30)) {
+        self.endpoint = endpoint
+        self.queue = DispatchQueue(label: "swift-celery.redis.\(name)")
+        self.connectTimeout = connectTimeout
+        self.readTimeout = readTimeout
+    }
+
+    /// Sends one command and returns its reply (error replies are returned, not thrown).
+    public func send(_ command: RedisCommand) async throws -> RedisReply {
+        try await pipeline([command])[0]
+    }
+
+    /// Sends all commands in one write (together with other callers' pending commands) and
+    /// returns their replies in order.
+    public func pipeline(_ commands: [RedisCommand]) async throws -> [RedisReply] {
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<[RedisReply], any Error>) in
+            let startDraining = pending.withLock { state -> Bool in
+                state.requests.append(PendingRequest(commands: commands, continuation: continuation))
+                guard !state.isDraining else { return false }
+                state.isDraining = true
+                return true
+            }
+            if startDraining { queue.async { self.drainPending() } }
+        }
+    }
+
+    private struct PendingRequest {
+        var commands: [RedisCommand]
+        var continuation: CheckedContinuation<[RedisReply], any Error>
+    }
+
+    private struct PendingState {
+        var requests: [PendingRequest] = []
+        var isDraining = false
+    }
+
+    private let pending = Mutex(PendingState())
+
+    /// Runs on `queue`: sends everything pending as one pipeline, repeatedly, until nothing is left.
+    private func drainPending() {
+        while true {
+            let batch = pending.withLock { state -> [PendingRequest] in
+                if state.requests.isEmpty { state.isDraining = false }
+                defer { state.requests = [] }
+                return state.requests
+            }
+            if batch.isEmpty { return }
+            let commands = batch.count == 1 ? batch[0].commands : batch.flatMap(\.commands)
+            do throws(RedisError) {
+                var replies = try onQueue { (context) throws(RedisError) in try context.roundTrip(commands) }[...]
+                for request in batch {
+                    request.continuation.resume(returning: Array(replies.prefix(request.commands.count)))
+                    replies = replies.dropFirst(request.commands.count)
+                }
+            } catch {
+                for request in batch { request.continuation.resume(throwing: error) }
+            }
+        }
+    }
+
+    /// Runs `body` with the connection on its queue, reconnecting first if needed. The
+    /// connection is dropped when `body` throws a connection error.
+    func withConnection<Value: Sendable>(
+        _ body: @escaping @Sendable (RedisContext) throws(RedisError) -> Value
+    ) async throws -> Value {
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Value, any Error>) in
+            queue.async {
+                continuation.resume(with: Result { () throws(RedisError) -> Value in
+                    try self.onQueue(body)
+                }.mapError { $0 as any Error })
+            }
+        }
+    }
+
+    private func onQueue<Value>(_ body: (RedisContext) throws(RedisError) -> Value) throws(RedisError) -> Value {
+        guard !isClosed.load(ordering: .relaxed) else {
+            throw RedisError(code: .closed, message: "connection to \(endpoint) was closed")
+        }
+        let context: RedisContext
+        if let existing = self.context {
+            context = existing
+        } else {
+            context = try RedisContext(endpoint: endpoint, connectTimeout: connectTimeout, readTimeout: readTimeout)
+            self.context = context
+        }
+        do {
+            return try body(context)
+        } catch {
+            if error.isConnectionError { self.context = nil }
+            throw error
+        }
+    }
+
+    /// Closes the socket; later calls fail with ``RedisError/Code/closed``.
+    public func close() {
+        isClosed.store(true, ordering: .relaxed)
+        queue.async { self.context = nil }
+    }
+}

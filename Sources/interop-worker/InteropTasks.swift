@@ -1,0 +1,111 @@
+import Celery
+
+/// The tasks `interop-worker` hosts, by the names the Python side calls them.
+enum InteropTasks {
+    static func register(in registry: TaskRegistry) {
+        registerSeedApps(in: registry)
+        registerInteropSuite(in: registry)
+        registerBenchmark(in: registry)
+    }
+
+    /// The seed apps' `slow_task` under each framework's module name.
+    static func registerSeedApps(in registry: TaskRegistry) {
+        for name in ["mycelery.slow_task", "my_app.tasks.slow_task", "elements.tasks.slow_task"] {
+            registry.register(name) { request in
+                let arguments = try request.bind(["name"])
+                try await Task.sleep(for: .milliseconds(200))
+                return .string("Task completed for \(try string(arguments["name"]!, "name"))!")
+            }
+        }
+    }
+
+    /// `tasks.*`, mirrored by interop/pyworker/tasks.py.
+    static func registerInteropSuite(in registry: TaskRegistry) {
+        registry.register("tasks.add") { request in
+            let arguments = try request.bind(["x", "y"])
+            return try PythonOperators.add(arguments["x"]!, arguments["y"]!)
+        }
+        registry.register("tasks.fail") { request in
+            let arguments = try request.bind(["message"])
+            throw PythonException("ValueError", arguments: [arguments["message"]!])
+        }
+        registry.register("tasks.echo") { request in
+            try request.bind(["value"])["value"]!
+        }
+        registry.register("tasks.tag") { request in
+            .array([try request.bind(["i"])["i"]!, "swift"])
+        }
+        registry.register("tasks.sleep") { request in
+            let seconds = try request.bind(["seconds"])["seconds"]!
+            try await Task.sleep(for: .milliseconds(Int((seconds.doubleValue ?? 0) * 1000)))
+            return seconds
+        }
+    }
+
+    /// The benchmark harness's tasks (../shared/bench/tasks.py).
+    static func registerBenchmark(in registry: TaskRegistry) {
+        registry.register("bench.noop") { _ in .null }
+        registry.register("bench.add") { request in
+            let arguments = try request.bind(["x", "y"])
+            return try PythonOperators.add(arguments["x"]!, arguments["y"]!)
+        }
+        registry.register("bench.echo") { request in
+            try request.bind(["payload"])["payload"]!
+        }
+        registry.register("bench.sleep") { request in
+            let seconds = try request.bind(["seconds"])["seconds"]!
+            try await Task.sleep(for: .milliseconds(Int((seconds.doubleValue ?? 0) * 1000)))
+            return seconds
+        }
+    }
+
+    static func string(_ value: JSONValue, _ name: String) throws -> String {
+        guard let text = value.stringValue else {
+            throw PythonException.typeError("\(name) must be str, not \(value.typeName)")
+        }
+        return text
+    }
+}
+
+/// Python's operators on decoded JSON values, for tasks that mirror Python functions.
+enum PythonOperators {
+    /// `x + y` as Python evaluates it for ints, floats, strings and lists.
+    static func add(_ x: JSONValue, _ y: JSONValue) throws -> JSONValue {
+        switch (x, y) {
+        case (.integer(let a), .integer(let b)):
+            let (sum, overflow) = a.addingReportingOverflow(b)
+            if !overflow { return .integer(sum) }
+            return .double(Double(a) + Double(b))
+        case (.string(let a), .string(let b)):
+            return .string(a + b)
+        case (.array(let a), .array(let b)):
+            return .array(a + b)
+        case (.bool, _), (_, .bool):
+            return try add(x.boolAsInteger, y.boolAsInteger)
+        default:
+            if let a = x.doubleValue, let b = y.doubleValue { return .double(a + b) }
+            throw PythonException.typeError(
+                "unsupported operand type(s) for +: '\(x.pythonTypeName)' and '\(y.pythonTypeName)'")
+        }
+    }
+}
+
+extension JSONValue {
+    var boolAsInteger: JSONValue {
+        if case .bool(let flag) = self { return .integer(flag ? 1 : 0) }
+        return self
+    }
+
+    /// The Python type name of the decoded value, for TypeError messages.
+    var pythonTypeName: String {
+        switch self {
+        case .null: return "NoneType"
+        case .bool: return "bool"
+        case .integer, .bigInteger: return "int"
+        case .double: return "float"
+        case .string: return "str"
+        case .array: return "list"
+        case .object: return "dict"
+        }
+    }
+}

@@ -1,0 +1,106 @@
+import ArgumentParser
+import Celery
+import Logging
+import ServiceLifecycle
+import UnixSignals
+
+/// `interop-worker`: a Swift Celery worker hosting the tasks the interop suite, the benchmark
+/// harness and Celery's own integration tests call.
+@main
+struct InteropWorker: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "interop-worker",
+        abstract: "A Swift Celery worker hosting the interop, benchmark and Celery-suite tasks.",
+        subcommands: [Worker.self],
+        defaultSubcommand: Worker.self
+    )
+}
+
+/// `interop-worker worker`: the same flags as `celery worker`.
+struct Worker: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Start a worker (flags as in `celery worker`).")
+
+    @Option(name: [.short, .long], help: "Broker URL (default: $CELERY_BROKER_URL, then redis://localhost:6379/0).")
+    var broker: String?
+
+    @Option(name: [.long, .customLong("result-backend")], help: "Result backend URL (default: $CELERY_RESULT_BACKEND, then the broker URL).")
+    var backend: String?
+
+    @Option(name: [.customShort("Q"), .long], help: "Comma-separated queues to consume.")
+    var queues: String = "celery"
+
+    @Option(name: [.short, .long], help: "Tasks run at once.")
+    var concurrency: Int?
+
+    @Option(name: [.customShort("n"), .long], help: "Node name; %h, %n and %d expand as in Celery.")
+    var hostname: String = "swift@%h"
+
+    @Option(name: [.short, .long], help: "DEBUG, INFO, WARNING, ERROR or CRITICAL.")
+    var loglevel: String = "INFO"
+
+    @Option(name: .long, help: "Messages held per slot (worker_prefetch_multiplier).")
+    var prefetchMultiplier: Int = 4
+
+    @Flag(name: .long, help: "Acknowledge after running (task_acks_late).")
+    var acksLate = false
+
+    @Flag(name: .long, help: "Log one JSON object per line.")
+    var jsonLogs = false
+
+    func validate() throws {
+        guard CeleryLogHandler.level(named: loglevel) != nil else {
+            throw ValidationError("unknown log level '\(loglevel)'")
+        }
+    }
+
+    func run() async throws {
+        let level = CeleryLogHandler.level(named: loglevel) ?? .info
+        let format: CeleryLogHandler.Format = jsonLogs ? .json : .celery
+        LoggingSystem.bootstrap { CeleryLogHandler(label: $0, logLevel: level, format: format) }
+        let logger = Logger(label: "celery.worker")
+
+        let configuration = CeleryConfiguration.resolve(broker: broker, backend: backend)
+        let workerConfiguration = WorkerConfiguration(
+            queues: queues.split(separator: ",").map { String($0).trimmingWhitespace() },
+            concurrency: concurrency, prefetchMultiplier: prefetchMultiplier, acksLate: acksLate,
+            hostname: WorkerConfiguration.expandHostname(hostname))
+
+        let registry = TaskRegistry()
+        InteropTasks.register(in: registry)
+        let worker = try CeleryWorker(
+            configuration: configuration, workerConfiguration: workerConfiguration, registry: registry, logger: logger)
+        try await runUntilSignalled(worker, logger: logger)
+    }
+}
+
+/// Runs `service` with Celery's shutdown semantics: the first SIGTERM or SIGINT is a warm
+/// shutdown (stop taking work, finish what runs), the second a cold one (cancel now).
+/// ServiceGroup's own signal lists cannot share a signal between the two, so the signals are
+/// handled here and turned into its graceful-shutdown and cancellation.
+func runUntilSignalled(_ service: some Service, logger: Logger) async throws {
+    let group = ServiceGroup(configuration: ServiceGroupConfiguration(services: [.init(service: service)], logger: logger))
+    try await withThrowingTaskGroup(of: Void.self) { tasks in
+        tasks.addTask { try await group.run() }
+        tasks.addTask {
+            var received = 0
+            for await signal in await UnixSignalsSequence(trapping: .sigterm, .sigint) {
+                received += 1
+                if received == 1 {
+                    logger.debug("Received \(signal): warm shutdown")
+                    await group.triggerGracefulShutdown()
+                } else {
+                    logger.warning("worker: Cold shutdown (MainProcess)")
+                    throw CancellationError()
+                }
+            }
+        }
+        defer { tasks.cancelAll() }
+        try await tasks.next()
+    }
+}
+
+extension String {
+    func trimmingWhitespace() -> String {
+        String(drop(while: \.isWhitespace).reversed().drop(while: \.isWhitespace).reversed())
+    }
+}

@@ -1,0 +1,249 @@
+import ArgumentParser
+import Celery
+import Logging
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `swift-celery`: send tasks, read results and look into queues from the shell.
+@main
+struct SwiftCelery: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "swift-celery",
+        abstract: "Call Celery tasks, read their results and inspect queues over Redis.",
+        subcommands: [Call.self, ResultCommand.self, Peek.self, Decode.self]
+    )
+}
+
+/// Where the broker and backend are, shared by the subcommands that talk to Redis.
+struct ConnectionOptions: ParsableArguments {
+    @Option(name: [.short, .long], help: "Broker URL (default: $CELERY_BROKER_URL, then redis://localhost:6379/0).")
+    var broker: String?
+
+    @Option(name: [.long, .customLong("result-backend")], help: "Result backend URL (default: $CELERY_RESULT_BACKEND, then the broker URL).")
+    var backend: String?
+
+    func makeClient() throws -> CeleryClient {
+        let configuration = CeleryConfiguration.resolve(broker: broker, backend: backend)
+        return try CeleryClient(configuration: configuration, logger: Logger(label: "swift-celery"))
+    }
+}
+
+/// Exit codes: 0 success, 1 the task failed or was revoked, 2 usage, 3 timeout, 4 Redis or data error.
+enum ExitCodes {
+    static let taskFailed = ExitCode(1)
+    static let timeout = ExitCode(3)
+    static let backendError = ExitCode(4)
+}
+
+func printError(_ text: String) {
+    var line = text + "\n"
+    line.withUTF8 { _ = write(2, $0.baseAddress, $0.count) }
+}
+
+func parseJSON(_ text: String, option: String) throws -> JSONValue {
+    do {
+        return try JSONValue(parsing: text)
+    } catch {
+        throw ValidationError("\(option) is not JSON: \(error)")
+    }
+}
+
+/// Waits for a result and prints it; failures print the exception and exit 1.
+func printResult(_ result: AsyncResult, timeout: Double) async throws {
+    do {
+        let value = try await result.get(timeout: .milliseconds(Int(timeout * 1000)))
+        print(value.pythonJSONString())
+    } catch let failure as TaskFailedError {
+        let module = failure.exception.module == "builtins" ? "" : failure.exception.module + "."
+        printError("\(failure.state): \(module)\(failure.exception.pythonRepr)")
+        if let traceback = failure.traceback { printError(traceback) }
+        throw ExitCodes.taskFailed
+    } catch let error as CeleryError where error.code == .timeout {
+        printError("timeout: \(error)")
+        throw ExitCodes.timeout
+    } catch let error as CeleryError {
+        printError("error: \(error)")
+        throw ExitCodes.backendError
+    }
+}
+
+struct Call: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Send a task by name, as apply_async does; print its id, or its result with --wait.")
+
+    @Argument(help: "Task name, e.g. tasks.add.")
+    var name: String
+
+    @Option(name: [.short, .long], help: "Positional arguments as a JSON array.")
+    var args: String = "[]"
+
+    @Option(name: [.short, .long], help: "Keyword arguments as a JSON object.")
+    var kwargs: String = "{}"
+
+    @Option(name: [.short, .long], help: "Queue to send to (default: celery).")
+    var queue: String?
+
+    @Option(help: "Seconds to wait before running.")
+    var countdown: Double?
+
+    @Option(help: "Earliest run time, ISO-8601.")
+    var eta: String?
+
+    @Option(help: "Seconds after which the task expires.")
+    var expires: Double?
+
+    @Option(help: "Priority 0 (first) to 9.")
+    var priority: Int = 0
+
+    @Option(help: "Task id to use.")
+    var taskId: String?
+
+    @Flag(help: "Wait for the result and print it.")
+    var wait = false
+
+    @Option(help: "Seconds to wait with --wait.")
+    var timeout: Double = 60
+
+    @OptionGroup var connection: ConnectionOptions
+
+    func run() async throws {
+        guard case .array(let arguments) = try parseJSON(args, option: "--args") else {
+            throw ValidationError("--args must be a JSON array")
+        }
+        guard case .object(let keywordArguments) = try parseJSON(kwargs, option: "--kwargs") else {
+            throw ValidationError("--kwargs must be a JSON object")
+        }
+        var options = TaskOptions(taskID: taskId, queue: queue, priority: priority)
+        if let countdown { options.countdown = .milliseconds(Int(countdown * 1000)) }
+        if let expires { options.expiresIn = .milliseconds(Int(expires * 1000)) }
+        if let eta {
+            guard let parsed = CeleryTime.parse(eta) else { throw ValidationError("--eta is not ISO-8601: \(eta)") }
+            options.eta = parsed.date
+        }
+        let client = try connection.makeClient()
+        defer { client.close() }
+        let result: AsyncResult
+        do {
+            result = try await client.send(name, args: arguments, kwargs: keywordArguments, options: options)
+        } catch {
+            printError("error: \(error)")
+            throw ExitCodes.backendError
+        }
+        if wait {
+            try await printResult(result, timeout: timeout)
+        } else {
+            print(result.id)
+        }
+    }
+}
+
+struct ResultCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "result", abstract: "Print a task's stored result document; --wait prints its value when ready.")
+
+    @Argument(help: "Task id.")
+    var taskID: String
+
+    @Flag(help: "Wait until the task is ready and print its return value.")
+    var wait = false
+
+    @Option(help: "Seconds to wait with --wait.")
+    var timeout: Double = 60
+
+    @OptionGroup var connection: ConnectionOptions
+
+    func run() async throws {
+        let client = try connection.makeClient()
+        defer { client.close() }
+        let result = client.asyncResult(taskID)
+        if wait {
+            try await printResult(result, timeout: timeout)
+            return
+        }
+        do {
+            if let document = try await result.document() {
+                print(String(decoding: document.jsonBytes(), as: UTF8.self))
+            } else {
+                print(JSONValue.object(JSONObject([("status", "PENDING"), ("task_id", .string(taskID))])).pythonJSONString())
+            }
+        } catch {
+            printError("error: \(error)")
+            throw ExitCodes.backendError
+        }
+    }
+}
+
+struct Peek: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Show the messages waiting in a queue, next first, without taking them (one JSON object per line).")
+
+    @Argument(help: "Queue name.")
+    var queue: String = "celery"
+
+    @Option(help: "At most this many messages.")
+    var limit: Int = 10
+
+    @OptionGroup var connection: ConnectionOptions
+
+    func run() async throws {
+        let client = try connection.makeClient()
+        defer { client.close() }
+        let entries: [(key: String, raw: [UInt8])]
+        do {
+            entries = try await client.peek(queue: queue, limit: limit)
+        } catch {
+            printError("error: \(error)")
+            throw ExitCodes.backendError
+        }
+        for entry in entries {
+            var view = MessageView.describe(entry.raw)
+            view["list"] = .string(entry.key)
+            print(JSONValue.object(view).pythonJSONString())
+        }
+    }
+}
+
+struct Decode: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Decode one raw queue entry from standard input into a JSON object with Celery's field names.")
+
+    func run() async throws {
+        var input: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 65_536)
+        while true {
+            let count = read(0, &chunk, chunk.count)
+            if count <= 0 { break }
+            input.append(contentsOf: chunk[0..<count])
+        }
+        while let last = input.last, last == 0x0A || last == 0x0D || last == 0x20 { input.removeLast() }
+        do {
+            let message = try TaskMessage(envelope: input)
+            print(JSONValue.object(MessageView.object(for: message)).pythonJSONString())
+        } catch {
+            printError("error: cannot decode the message: \(error)")
+            throw ExitCode(1)
+        }
+    }
+}
+
+/// The decoded view `decode` and `peek` print.
+enum MessageView {
+    static func object(for message: TaskMessage) -> JSONObject {
+        JSONObject([
+            ("protocol", .integer(Int64(message.protocolVersion))), ("content-type", .string(message.contentType)),
+            ("content-encoding", .string(message.contentEncoding)), ("headers", .object(message.headers.object)),
+            ("properties", .object(message.properties.object)), ("args", .array(message.args)),
+            ("kwargs", .object(message.kwargs)), ("embed", .object(message.embed)),
+        ])
+    }
+
+    static func describe(_ raw: [UInt8]) -> JSONObject {
+        do {
+            return object(for: try TaskMessage(envelope: raw))
+        } catch {
+            return JSONObject([("error", .string("\(error)"))])
+        }
+    }
+}

@@ -1,0 +1,473 @@
+"""Session fixtures for the swift-celery interop suite.
+
+Environment:
+  REDIS_URL            use this Redis (db is FLUSHDB'd at session start);
+                       unset -> a private redis-server on a free loopback port.
+  SWIFT_CELERY_BIN     directory holding `interop-worker` and `swift-celery`
+                       (default <repo>/.build/debug; relative paths are
+                       resolved against the repo root).
+  INTEROP_WORKER_CMD   replace the Swift worker command.  A template with
+                       {python} {interop} {repo} {bin} {broker} {backend}
+                       {queue} {name} placeholders, or `python-standin` for the
+                       Python stand-in (interop/pyworker/all_tasks.py).
+  INTEROP_CLI_CMD      replace `<bin>/swift-celery` (template as above, the
+                       `call ...` arguments are appended), or `python-standin`.
+"""
+import os
+import re
+import shlex
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import redis
+from celery import Celery
+from celery.exceptions import TimeoutError as CeleryTimeout
+
+INTEROP = Path(__file__).resolve().parents[1]
+REPO = INTEROP.parent
+WORK = INTEROP / ".work"
+PY = sys.executable
+
+_bin_env = os.environ.get("SWIFT_CELERY_BIN")
+BIN = Path(_bin_env) if _bin_env else REPO / ".build" / "debug"
+if not BIN.is_absolute():
+    BIN = (REPO / BIN).resolve()
+
+STANDIN_WORKER_CMD = (
+    "{python} -m celery --workdir {interop}/pyworker -A all_tasks worker "
+    "-P prefork -c 4 -Q {queue} -n {name} --loglevel INFO "
+    "--without-gossip --without-mingle --without-heartbeat"
+)
+STANDIN_CLI_CMD = "{python} {interop}/pyworker/standin_cli.py"
+
+WORKER_READY_TIMEOUT = 30.0
+WORKER_STOP_TIMEOUT = 15.0
+
+
+# ---------------------------------------------------------------------------
+# process helpers
+# ---------------------------------------------------------------------------
+
+def free_port():
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for_port(port, proc, timeout=30.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        proc.check_alive()
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.1)
+    pytest.fail(f"{proc.label}: port {port} not open after {timeout}s\n{proc.tail()}")
+
+
+class Proc:
+    """A subprocess in its own session, stdout+stderr appended to a log file."""
+
+    def __init__(self, label, argv, cwd, env, log_path):
+        self.label = label
+        self.argv = [str(a) for a in argv]
+        self.log_path = Path(log_path)
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        self._fh = open(self.log_path, "wb")
+        self._fh.write(("$ " + shlex.join(self.argv) + "\n").encode())
+        self._fh.flush()
+        try:
+            self.popen = subprocess.Popen(
+                self.argv, cwd=str(cwd), env=env, stdin=subprocess.DEVNULL,
+                stdout=self._fh, stderr=subprocess.STDOUT, start_new_session=True)
+        except OSError as exc:
+            self._fh.close()
+            pytest.fail(f"{label}: cannot start {self.argv[0]}: {exc}")
+        self.pid = self.popen.pid
+
+    def alive(self):
+        return self.popen.poll() is None
+
+    def check_alive(self):
+        if not self.alive():
+            pytest.fail(f"{self.label} exited early with code {self.popen.returncode}\n"
+                        f"{self.tail()}")
+
+    def log_text(self):
+        try:
+            return self.log_path.read_bytes().decode("utf-8", "replace")
+        except FileNotFoundError:
+            return ""
+
+    def tail(self, lines=60):
+        text = self.log_text().splitlines()[-lines:]
+        return f"--- last {len(text)} lines of {self.log_path} ---\n" + "\n".join(text)
+
+    def stop(self, timeout=WORKER_STOP_TIMEOUT, sig=signal.SIGTERM):
+        """Send ``sig``; wait up to ``timeout``; SIGKILL the whole process group
+        afterwards regardless.  Returns (returncode, exited_in_time)."""
+        in_time = True
+        if self.popen.poll() is None:
+            try:
+                self.popen.send_signal(sig)
+            except ProcessLookupError:
+                pass
+            try:
+                self.popen.wait(timeout)
+            except subprocess.TimeoutExpired:
+                in_time = False
+        self._kill_group()
+        try:
+            self.popen.wait(5)
+        except subprocess.TimeoutExpired:
+            pass
+        if not self._fh.closed:
+            self._fh.close()
+        return self.popen.returncode, in_time
+
+    def _kill_group(self):
+        try:
+            os.killpg(self.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+
+
+class ProcRegistry:
+    def __init__(self):
+        self.procs = []
+
+    def start(self, *args, **kwargs):
+        proc = Proc(*args, **kwargs)
+        self.procs.append(proc)
+        return proc
+
+    def stop_all(self):
+        for proc in reversed(self.procs):
+            proc.stop(timeout=5)
+
+
+@pytest.fixture(scope="session")
+def procs():
+    """Safety net: every subprocess started by the suite dies at session end."""
+    WORK.mkdir(parents=True, exist_ok=True)
+    registry = ProcRegistry()
+    yield registry
+    registry.stop_all()
+
+
+# ---------------------------------------------------------------------------
+# Redis
+# ---------------------------------------------------------------------------
+
+@pytest.fixture(scope="session")
+def redis_url(procs):
+    url = os.environ.get("REDIS_URL")
+    private = None
+    if not url:
+        exe = shutil.which("redis-server") or "/usr/bin/redis-server"
+        port = free_port()
+        private = procs.start(
+            "redis-server",
+            [exe, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+             "--appendonly", "no", "--dir", str(WORK)],
+            cwd=WORK, env=dict(os.environ), log_path=WORK / "redis-server.log")
+        url = f"redis://127.0.0.1:{port}/0"
+    client = redis.Redis.from_url(url)
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            client.ping()
+            break
+        except redis.exceptions.ConnectionError:
+            if private is not None:
+                private.check_alive()
+            if time.monotonic() > deadline:
+                pytest.fail(f"Redis at {url} not reachable after 10s")
+            time.sleep(0.1)
+    client.flushdb()
+    client.close()
+    yield url
+    if private is not None:
+        private.stop(timeout=5)
+
+
+@pytest.fixture(scope="session")
+def redis_client(redis_url):
+    client = redis.Redis.from_url(redis_url)
+    yield client
+    client.close()
+
+
+@pytest.fixture(scope="session")
+def subprocess_env(redis_url):
+    env = dict(os.environ)
+    env.update(CELERY_BROKER_URL=redis_url, CELERY_RESULT_BACKEND=redis_url,
+               PYTHONUNBUFFERED="1", PYTHONDONTWRITEBYTECODE="1")
+    return env
+
+
+# ---------------------------------------------------------------------------
+# Python Celery client (stands in for any Python producer)
+# ---------------------------------------------------------------------------
+
+@pytest.fixture(scope="session")
+def celery_client(redis_url):
+    app = Celery("interop_client", broker=redis_url, backend=redis_url)
+    app.conf.update(
+        task_serializer="json", result_serializer="json",
+        accept_content=["json"], result_accept_content=["json"],
+        broker_connection_retry_on_startup=True,
+    )
+
+    # Client-side signatures only; the bodies never run here.
+    @app.task(name="tasks.add")
+    def add(x, y):
+        return x + y
+
+    @app.task(name="tasks.fail")
+    def fail(message):
+        raise ValueError(message)
+
+    @app.task(name="tasks.echo")
+    def echo(value):
+        return value
+
+    @app.task(name="tasks.tag")
+    def tag(i):
+        return [i, "client"]
+
+    @app.task(name="tasks.sleep")
+    def sleep(seconds):
+        return seconds
+
+    yield app
+    app.close()
+
+
+def wait_results(app, async_results, timeout):
+    """Poll the result backend (MGET of the meta keys, decoded by Celery)
+    until every task is SUCCESS/FAILURE.  Returns {task_id: meta}; fails the
+    test with a summary if some are still missing at the deadline."""
+    backend = app.backend
+    ids = [r.id for r in async_results]
+    done = {}
+    deadline = time.monotonic() + timeout
+    while True:
+        pending = [i for i in ids if i not in done]
+        for start in range(0, len(pending), 500):
+            chunk = pending[start:start + 500]
+            raw = backend.client.mget([backend.get_key_for_task(i) for i in chunk])
+            for task_id, value in zip(chunk, raw):
+                if value is None:
+                    continue
+                meta = backend.decode_result(value)
+                if meta.get("status") in ("SUCCESS", "FAILURE", "REVOKED"):
+                    done[task_id] = meta
+        if len(done) == len(ids):
+            return done
+        if time.monotonic() > deadline:
+            pytest.fail(f"only {len(done)}/{len(ids)} results arrived within {timeout}s")
+        time.sleep(0.2)
+
+
+def wait_for_task(app, proc, name, args, queue, timeout=WORKER_READY_TIMEOUT):
+    """Send ``name(*args)`` to ``queue`` and wait for its result while
+    checking that ``proc`` stays alive."""
+    res = app.send_task(name, args=list(args), queue=queue)
+    deadline = time.monotonic() + timeout
+    while True:
+        proc.check_alive()
+        try:
+            return res.get(timeout=0.5)
+        except CeleryTimeout:
+            if time.monotonic() > deadline:
+                pytest.fail(f"{proc.label}: no result for {name}{tuple(args)} on "
+                            f"queue {queue!r} within {timeout}s\n{proc.tail()}")
+
+
+# ---------------------------------------------------------------------------
+# Swift worker (or a stand-in) and Swift CLI
+# ---------------------------------------------------------------------------
+
+def _template_vars(redis_url, **extra):
+    return dict(python=PY, interop=INTEROP, repo=REPO, bin=BIN,
+                broker=redis_url, backend=redis_url, **extra)
+
+
+def worker_argv(redis_url, queue, name):
+    template = os.environ.get("INTEROP_WORKER_CMD", "").strip()
+    if template:
+        if template == "python-standin":
+            template = STANDIN_WORKER_CMD
+        return shlex.split(template.format(**_template_vars(redis_url, queue=queue, name=name)))
+    exe = BIN / "interop-worker"
+    if not exe.is_file():
+        pytest.fail(f"Swift worker binary not found: {exe}\n"
+                    "Build it (`swift build`), or set SWIFT_CELERY_BIN, "
+                    "or INTEROP_WORKER_CMD=python-standin to validate the suite.")
+    return [str(exe), "worker", "--broker", redis_url, "--backend", redis_url,
+            "-Q", queue, "-c", "4", "-n", name, "--loglevel", "INFO"]
+
+
+def cli_argv(redis_url):
+    template = os.environ.get("INTEROP_CLI_CMD", "").strip()
+    if template:
+        if template == "python-standin":
+            template = STANDIN_CLI_CMD
+        return shlex.split(template.format(**_template_vars(redis_url)))
+    exe = BIN / "swift-celery"
+    if not exe.is_file():
+        pytest.fail(f"Swift CLI binary not found: {exe}\n"
+                    "Build it (`swift build`) or set SWIFT_CELERY_BIN.")
+    return [str(exe)]
+
+
+class Worker:
+    def __init__(self, proc, queue, name):
+        self.proc = proc
+        self.queue = queue
+        self.name = name
+
+    @property
+    def pid(self):
+        return self.proc.pid
+
+    def log_text(self):
+        return self.proc.log_text()
+
+    def stop_and_check(self):
+        rc, in_time = self.proc.stop(timeout=WORKER_STOP_TIMEOUT)
+        assert in_time, (f"{self.proc.label} did not exit within "
+                         f"{WORKER_STOP_TIMEOUT}s of SIGTERM\n{self.proc.tail()}")
+        assert rc == 0, f"{self.proc.label} exited with {rc} after SIGTERM\n{self.proc.tail()}"
+
+
+def start_worker(procs, redis_url, env, client, queue, name, label):
+    argv = worker_argv(redis_url, queue, name)
+    proc = procs.start(label, argv, cwd=REPO, env=env, log_path=WORK / f"{label}.log")
+    value = wait_for_task(client, proc, "tasks.add", (1, 2), queue)
+    assert value == 3, f"{label}: readiness probe tasks.add(1, 2) returned {value!r}"
+    return Worker(proc, queue, name)
+
+
+@pytest.fixture(scope="session")
+def swift_worker(procs, redis_url, subprocess_env, celery_client):
+    """The Swift worker consuming `celery` for the whole session.  On teardown
+    it gets SIGTERM and must exit 0 within 15 s."""
+    worker = start_worker(procs, redis_url, subprocess_env, celery_client,
+                          "celery", "swift@%h", "swift-worker")
+    yield worker
+    worker.stop_and_check()
+
+
+@pytest.fixture(scope="session")
+def worker_log(swift_worker):
+    """Function returning the session Swift worker's log text so far."""
+    return swift_worker.log_text
+
+
+@pytest.fixture
+def extra_worker(procs, redis_url, subprocess_env, celery_client):
+    """Factory for additional Swift workers; they are stopped at test end."""
+    started = []
+
+    def start(queue, name, label):
+        worker = start_worker(procs, redis_url, subprocess_env, celery_client,
+                              queue, name, label)
+        started.append(worker)
+        return worker
+
+    yield start
+    for worker in started:
+        worker.proc.stop(timeout=WORKER_STOP_TIMEOUT)
+
+
+@pytest.fixture(scope="session")
+def swift_cli(redis_url, subprocess_env):
+    """Function running `swift-celery <args...>`; returns CompletedProcess."""
+    def run(*args, timeout=60):
+        argv = cli_argv(redis_url) + [str(a) for a in args]
+        try:
+            return subprocess.run(argv, cwd=str(REPO), env=subprocess_env,
+                                  capture_output=True, text=True, timeout=timeout)
+        except subprocess.TimeoutExpired as exc:
+            pytest.fail(f"{shlex.join(argv)} did not finish within {timeout}s: {exc}")
+    return run
+
+
+# ---------------------------------------------------------------------------
+# Python Celery workers (interop/pyworker/tasks.py)
+# ---------------------------------------------------------------------------
+
+@pytest.fixture(scope="session")
+def python_worker(procs, subprocess_env):
+    """Factory: python_worker(queue) starts (once per queue) a Python Celery
+    worker running interop/pyworker/tasks.py and waits until it is ready."""
+    started = {}
+
+    def start(queue):
+        if queue in started and started[queue].alive():
+            return started[queue]
+        argv = [PY, "-m", "celery", "-A", "tasks", "worker", "-P", "solo", "-c", "1",
+                "-Q", queue, "--without-gossip", "--without-mingle",
+                "--without-heartbeat", "-n", f"py-{queue}@%h", "--loglevel", "INFO"]
+        proc = procs.start(f"py-worker-{queue}", argv, cwd=INTEROP / "pyworker",
+                           env=subprocess_env, log_path=WORK / f"py-worker-{queue}.log")
+        deadline = time.monotonic() + WORKER_READY_TIMEOUT
+        while not re.search(r"@\S+ ready\.", proc.log_text()):
+            proc.check_alive()
+            if time.monotonic() > deadline:
+                pytest.fail(f"Python worker on {queue!r} not ready within "
+                            f"{WORKER_READY_TIMEOUT}s\n{proc.tail()}")
+            time.sleep(0.1)
+        started[queue] = proc
+        return proc
+
+    yield start
+    for proc in started.values():
+        proc.stop(timeout=WORKER_STOP_TIMEOUT)
+
+
+# ---------------------------------------------------------------------------
+# Web apps
+# ---------------------------------------------------------------------------
+
+WEB_APPS = {
+    "fastapi": (INTEROP / "fastapi_app", lambda port: [
+        PY, "-m", "uvicorn", "main:app", "--host", "127.0.0.1", "--port", str(port),
+        "--log-level", "warning"]),
+    "flask": (INTEROP / "flask_app", lambda port: [
+        PY, "-m", "flask", "--app", "my_app", "run", "--host", "127.0.0.1",
+        "--port", str(port), "--no-reload", "--no-debugger"]),
+    "django": (INTEROP / "django_app", lambda port: [
+        PY, "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload"]),
+}
+
+
+@pytest.fixture(scope="session")
+def web_app(procs, subprocess_env):
+    """Factory: web_app("fastapi"|"flask"|"django") -> base URL (started once)."""
+    started = {}
+
+    def start(kind):
+        if kind not in started:
+            cwd, argv = WEB_APPS[kind]
+            port = free_port()
+            proc = procs.start(f"web-{kind}", argv(port), cwd=cwd, env=subprocess_env,
+                               log_path=WORK / f"web-{kind}.log")
+            wait_for_port(port, proc)
+            started[kind] = (proc, f"http://127.0.0.1:{port}")
+        proc, url = started[kind]
+        proc.check_alive()
+        return url
+
+    yield start
+    for proc, _ in started.values():
+        proc.stop(timeout=5)
