@@ -103,7 +103,9 @@ public struct TaskResultDocument: Sendable, Hashable {
     public var groupID: String?
     /// The parent task id, when the task had one.
     public var parentID: String?
-    /// `result_extended` fields (`name`, `args`, `kwargs`, `worker`, `retries`, `queue`), in order.
+    /// Fields written between `date_done`/`group_id`/`parent_id` and `task_id`: the
+    /// `result_extended` ones (`name`, `args`, `kwargs`, `worker`, `retries`, `queue`) and,
+    /// for stamped tasks, `stamped_headers` and each stamp, in their stored order.
     public var extended: JSONObject?
     /// The task id.
     public var taskID: String
@@ -140,9 +142,12 @@ public struct TaskResultDocument: Sendable, Hashable {
         self.groupID = object["group_id"]?.stringValue
         self.parentID = object["parent_id"]?.stringValue
         self.taskID = object["task_id"]?.stringValue ?? ""
+        let standard: Set<String> = [
+            "status", "result", "traceback", "children", "date_done", "group_id", "parent_id", "task_id",
+        ]
         var extended = JSONObject()
-        for key in ["name", "args", "kwargs", "worker", "retries", "queue"] {
-            if let value = object[key] { extended[key] = value }
+        for member in object where !standard.contains(member.key) {
+            extended.appendUnchecked(key: member.key, value: member.value)
         }
         self.extended = extended.isEmpty ? nil : extended
     }

@@ -1,0 +1,203 @@
+@testable import Celery
+import CeleryRedis
+import Foundation
+import Logging
+import Testing
+
+/// The Redis these tests use: `REDIS_URL` (set by the test script and CI, which start their
+/// own loopback redis-server). Without it the suite fails rather than skipping, so CI can
+/// never pass without having run it.
+enum TestRedis {
+    static var url: String {
+        get throws {
+            guard let url = ProcessInfo.processInfo.environment["REDIS_URL"], !url.isEmpty else {
+                throw CeleryError(code: .invalidConfiguration, message: "REDIS_URL is not set: start redis-server and export it (scripts/test does)")
+            }
+            return url
+        }
+    }
+
+    /// A connection for inspecting and preparing keys.
+    static func connection() throws -> RedisConnection {
+        RedisConnection(endpoint: try RedisEndpoint(url: url), name: "test")
+    }
+
+    /// A queue name of this test's own, so tests never see each other's messages.
+    static func uniqueQueue(_ label: String) -> String {
+        "test.\(label).\(UUID().uuidString.prefix(8))"
+    }
+}
+
+/// Runs a worker with the given tasks on `queue` while `body` runs, then shuts it down gracefully.
+func withWorker(
+    queue: String, concurrency: Int = 2, register: (TaskRegistry) -> Void, _ body: (CeleryClient) async throws -> Void
+) async throws {
+    let configuration = CeleryConfiguration(brokerURL: try TestRedis.url, defaultQueue: queue)
+    let registry = TaskRegistry()
+    register(registry)
+    var logger = Logger(label: "test.worker")
+    logger.logLevel = .critical
+    let worker = try CeleryWorker(
+        configuration: configuration,
+        workerConfiguration: WorkerConfiguration(queues: [queue], concurrency: concurrency, hostname: "test@local"),
+        registry: registry, logger: logger)
+    let client = try CeleryClient(configuration: configuration)
+    defer { client.close() }
+    try await withThrowingTaskGroup(of: Void.self) { group in
+        group.addTask { try await worker.run() }
+        defer { group.cancelAll() }
+        try await body(client)
+    }
+}
+
+@Suite("Worker and client on a real Redis", .serialized, .timeLimit(.minutes(1)))
+struct WorkerIntegrationTests {
+    @Test("a task runs and its result comes back to the client")
+    func roundTrip() async throws {
+        let queue = TestRedis.uniqueQueue("roundtrip")
+        try await withWorker(queue: queue, register: { registry in
+            registry.register("t.add") { request in
+                let arguments = try request.bind(["x", "y"])
+                return .integer(arguments["x"]!.integerValue! + arguments["y"]!.integerValue!)
+            }
+        }) { client in
+            let result = try await client.send("t.add", args: [2, 3])
+            #expect(try await result.get(timeout: .seconds(10)) == 5)
+            let byKeyword = try await client.send("t.add", kwargs: ["x": 2, "y": 40])
+            #expect(try await byKeyword.get(timeout: .seconds(10)) == 42)
+        }
+    }
+
+    @Test("a failure surfaces as the Python exception with a traceback")
+    func failure() async throws {
+        let queue = TestRedis.uniqueQueue("failure")
+        try await withWorker(queue: queue, register: { registry in
+            registry.register("t.fail") { _ in throw PythonException.valueError("bad") }
+        }) { client in
+            let result = try await client.send("t.fail")
+            let error = try await #require(throws: TaskFailedError.self) { try await result.get(timeout: .seconds(10)) }
+            #expect(error.exception == ExceptionInfo(type: "ValueError", arguments: ["bad"]))
+            #expect(error.traceback?.hasSuffix("ValueError: bad\n") == true)
+            #expect(try await result.state() == .failure)
+        }
+    }
+
+    @Test("malformed entries are rejected without harming the good ones, and nothing stays unacked")
+    func malformedEntries() async throws {
+        let queue = TestRedis.uniqueQueue("malformed")
+        let redis = try TestRedis.connection()
+        defer { redis.close() }
+        try await withWorker(queue: queue, register: { registry in
+            registry.register("t.echo") { request in request.args.first ?? .null }
+        }) { client in
+            var results: [AsyncResult] = []
+            for index in 0..<20 {
+                let bad: [UInt8] = index % 2 == 0
+                    ? Array("not json \(index)".utf8)
+                    : Array(#"{"body": "!!", "content-type": "application/json", "headers": {"task": "t.echo", "id": "x\#(index)"}, "properties": {"delivery_tag": "bad-\#(index)", "body_encoding": "base64"}}"#.utf8)
+                _ = try await redis.send(RedisCommand("LPUSH", queue, bad))
+                results.append(try await client.send("t.echo", args: [.integer(Int64(index))]))
+            }
+            for (index, result) in results.enumerated() {
+                #expect(try await result.get(timeout: .seconds(10)) == .integer(Int64(index)))
+            }
+            // The last rejects may still be in flight just after the last good result.
+            var unacked: [String] = []
+            for _ in 0..<50 {
+                let tags = try await redis.send(RedisCommand("HKEYS", "unacked")).array ?? []
+                unacked = tags.compactMap(\.string).filter { $0.hasPrefix("bad-") }
+                if unacked.isEmpty { break }
+                try await Task.sleep(for: .milliseconds(100))
+            }
+            #expect(unacked.isEmpty)
+        }
+    }
+
+    @Test("ignore_result stores nothing")
+    func ignoreResult() async throws {
+        let queue = TestRedis.uniqueQueue("ignore")
+        let redis = try TestRedis.connection()
+        defer { redis.close() }
+        try await withWorker(queue: queue, register: { registry in
+            registry.register("t.noop") { _ in .null }
+            registry.register("t.add") { _ in 1 }
+        }) { client in
+            let ignored = try await client.send("t.noop", options: TaskOptions(ignoreResult: true))
+            _ = try await client.send("t.add").get(timeout: .seconds(10))
+            let stored = try await redis.send(RedisCommand("EXISTS", "celery-task-meta-\(ignored.id)"))
+            #expect(stored.integer == 0)
+        }
+    }
+
+    @Test("the unacked record is kombu's exactly, and restore puts the message back marked redelivered")
+    func unackedBookkeeping() async throws {
+        let queue = TestRedis.uniqueQueue("unacked")
+        let url = try TestRedis.url
+        let redis = try TestRedis.connection()
+        defer { redis.close() }
+        let client = try CeleryClient(configuration: CeleryConfiguration(brokerURL: url, defaultQueue: queue))
+        defer { client.close() }
+        let message = client.makeMessage("t.x", args: [1])
+        let raw = message.envelopeBytes()
+        _ = try await redis.send(RedisCommand("LPUSH", queue, raw))
+
+        let broker = try RedisBroker(url: url)
+        defer { broker.close() }
+        let deliveries = try await broker.fetch(keys: RedisBroker.consumeKeys(queues: [queue]), limit: 4)
+        #expect(deliveries.count == 1)
+        let tag = try #require(message.properties.deliveryTag)
+        #expect(deliveries.first?.deliveryTag == tag)
+        let record = try await redis.send(RedisCommand("HGET", "unacked", tag))
+        #expect(record.bytes == Array("[".utf8) + raw + Array(#", "", "\#(queue)"]"#.utf8))
+        #expect(try await redis.send(RedisCommand("ZSCORE", "unacked_index", tag)).bytes != nil)
+
+        try await broker.restore(deliveryTag: tag)
+        #expect(try await redis.send(RedisCommand("HEXISTS", "unacked", tag)).integer == 0)
+        let back = try #require(try await redis.send(RedisCommand("RPOP", queue)).bytes)
+        let restored = try TaskMessage(envelope: back)
+        #expect(restored.headers.object["redelivered"] == true)
+        #expect(restored.properties.redelivered)
+        #expect(restored.args == [1])
+    }
+}
+
+@Suite("Client messages")
+struct ClientMessageTests {
+    @Test("apply_async options land where Celery puts them")
+    func messageShape() throws {
+        let client = try CeleryClient(configuration: CeleryConfiguration(brokerURL: "redis://127.0.0.1:1/0"))
+        let message = client.makeMessage(
+            "tasks.add", args: [1, 2], kwargs: ["z": 3],
+            options: TaskOptions(queue: "fast", countdown: .seconds(10), expiresIn: .seconds(60), priority: 5, headers: ["x-tenant": "acme"]))
+        let headers = message.headers.object
+        #expect(headers.keys == [
+            "lang", "task", "id", "shadow", "eta", "expires", "group", "group_index", "retries", "timelimit", "root_id",
+            "parent_id", "argsrepr", "kwargsrepr", "origin", "ignore_result", "replaced_task_nesting", "stamped_headers",
+            "stamps", "x-tenant",
+        ])
+        #expect(message.headers.argsrepr == "(1, 2)")
+        #expect(message.headers.kwargsrepr == "{'z': 3}")
+        #expect(message.headers.eta?.hasSuffix("+00:00") == true)
+        #expect(message.properties.object.keys == [
+            "correlation_id", "reply_to", "delivery_mode", "expiration", "delivery_info", "priority", "body_encoding", "delivery_tag",
+        ])
+        #expect(message.properties.object["expiration"]?.stringValue.flatMap(Int.init).map { (59_000...60_000).contains($0) } == true)
+        #expect(message.properties.routingKey == "fast")
+        #expect(String(decoding: message.bodyBytes(), as: UTF8.self)
+            == #"[[1, 2], {"z": 3}, {"callbacks": null, "errbacks": null, "chain": null, "chord": null}]"#)
+        let decoded = try TaskMessage(envelope: message.envelopeBytes())
+        #expect(decoded == message)
+    }
+
+    @Test("passwords never show in endpoints or errors")
+    func redaction() throws {
+        let endpoint = try RedisEndpoint(url: "redis://user:s3cret@127.0.0.1:6390/2")
+        #expect(endpoint.password == "s3cret")
+        #expect(endpoint.username == "user")
+        #expect(endpoint.database == 2)
+        #expect(!endpoint.description.contains("s3cret"))
+        let error = try #require(throws: RedisError.self) { try RedisEndpoint(url: "redis://:s3cret@host:notaport/0") }
+        #expect(!error.description.contains("s3cret"))
+        #expect(CeleryConfiguration(brokerURL: "redis://:s3cret@h:1/0").redactedBrokerURL == "redis://:***@h:1/0")
+    }
+}
