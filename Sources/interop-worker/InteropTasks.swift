@@ -6,6 +6,7 @@ enum InteropTasks {
         registerSeedApps(in: registry)
         registerInteropSuite(in: registry)
         registerBenchmark(in: registry)
+        CelerySuiteTasks.register(in: registry)
     }
 
     /// The seed apps' `slow_task` under each framework's module name.
