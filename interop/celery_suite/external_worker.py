@@ -81,7 +81,7 @@ class ExternalWorker:
         self.info['pid'] = self.proc.pid
         if self.pid_path:
             with open(self.pid_path, 'w') as fh:
-                fh.write(str(self.proc.pid))
+                json.dump({'pid': self.proc.pid, 'argv': self.argv}, fh)
         self._save()
 
     def log_tail(self, n=25):

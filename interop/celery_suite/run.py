@@ -26,6 +26,7 @@ TEST_BACKEND, CELERY_BROKER_URL, CELERY_RESULT_BACKEND, REDIS_HOST,
 REDIS_PORT and PYTHONPATH=<harness>:<suite> in its environment, cwd=<suite>.
 """
 import argparse
+import fcntl
 import hashlib
 import json
 import os
@@ -43,6 +44,7 @@ REPO = HARNESS.parents[1]
 WORK = REPO / 'interop' / '.work'
 SDIST_CACHE = WORK / 'sdist-cache'
 SUITE = WORK / 'celery-suite'
+LOCK = WORK / 'celery-suite.lock'
 
 sys.path.insert(0, str(HARNESS))
 import catalog  # noqa: E402
@@ -87,6 +89,28 @@ markers =
 
 def log(msg):
     print(f'[celery-suite] {msg}', file=sys.stderr, flush=True)
+
+
+# ------------------------------------------------------------------ lock
+
+def acquire_lock(timeout):
+    """One run at a time: runs share interop/.work/celery-suite (extracted
+    suite, logs, worker pidfile, report.json)."""
+    WORK.mkdir(parents=True, exist_ok=True)
+    fh = open(LOCK, 'a+')
+    deadline = time.monotonic() + timeout
+    told = False
+    while True:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return fh
+        except BlockingIOError:
+            if not told:
+                log(f'another run holds {LOCK}; waiting up to {timeout:.0f}s')
+                told = True
+            if time.monotonic() > deadline:
+                sys.exit(f'gave up waiting for {LOCK}')
+            time.sleep(1)
 
 
 # ------------------------------------------------------------------ sdist
@@ -256,25 +280,37 @@ def summarise(records, selected):
 
 
 def kill_leftover_worker(pidfile):
-    """If pytest died without the fixture's teardown, end the worker we
-    started (its pid is in pidfile; it leads its own process group)."""
+    """If pytest died without the fixture's teardown, end the worker it
+    started.  pidfile holds {"pid", "argv"}; the process is only signalled if
+    /proc/<pid>/cmdline still shows that argv (no pid reuse accidents).  The
+    worker leads its own process group (start_new_session)."""
     try:
-        pid = int(pidfile.read_text().strip())
-    except (OSError, ValueError):
+        rec = json.loads(pidfile.read_text())
+        pid, argv = int(rec['pid']), list(rec['argv'])
+    except (OSError, ValueError, KeyError, TypeError):
+        pidfile.unlink(missing_ok=True)
+        return None
+    pidfile.unlink(missing_ok=True)
+    try:
+        cmdline = Path(f'/proc/{pid}/cmdline').read_bytes().split(b'\0')[:-1]
+    except OSError:
+        return None
+    cmd = [c.decode(errors='replace') for c in cmdline]
+    # A script's argv[0] shows up after its interpreter (#!): compare the rest.
+    if not (cmd[len(cmd) - len(argv) + 1:] == argv[1:]
+            and any(Path(argv[0]).name in c for c in cmd[:len(cmd) - len(argv) + 1])):
         return None
     try:
         os.kill(pid, signal.SIGTERM)
         for _ in range(100):
             time.sleep(0.1)
             os.kill(pid, 0)
-        os.killpg(pid, signal.SIGKILL)
     except ProcessLookupError:
         pass
     try:
         os.killpg(pid, signal.SIGKILL)
-    except ProcessLookupError:
+    except (ProcessLookupError, PermissionError):
         pass
-    pidfile.unlink(missing_ok=True)
     return pid
 
 
@@ -303,6 +339,8 @@ def main(argv=None):
                     help='seconds for the worker to answer its first task')
     ap.add_argument('--stop-timeout', type=float, default=30.0,
                     help='seconds after SIGTERM before the worker gets SIGKILL')
+    ap.add_argument('--lock-timeout', type=float, default=1800.0,
+                    help='seconds to wait for another run using interop/.work/celery-suite to finish')
     ap.add_argument('--list', action='store_true', help='print the selection and exit')
     ap.add_argument('-v', '--verbose', action='store_true', help="show pytest's output live")
     ap.add_argument('--pytest-arg', action='append', default=[], help='extra pytest argument')
@@ -314,6 +352,7 @@ def main(argv=None):
     cmd_template = args.worker_cmd or (PYTHON_WORKER_CMD if args.python_worker else DEFAULT_WORKER_CMD)
 
     t_start = time.monotonic()
+    lock = acquire_lock(args.lock_timeout)  # noqa: F841 (held until exit)
     sdist = fetch_sdist()
     sha = hashlib.sha256(sdist.read_bytes()).hexdigest()
     extract_suite(sdist)

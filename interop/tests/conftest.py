@@ -12,6 +12,8 @@ Environment:
                        Python stand-in (interop/pyworker/all_tasks.py).
   INTEROP_CLI_CMD      replace `<bin>/swift-celery` (template as above, the
                        `call ...` arguments are appended), or `python-standin`.
+  INTEROP_WORK_DIR     where logs go (default interop/.work): one directory
+                       per run under runs/, `latest` links to the newest.
 """
 import os
 import re
@@ -31,7 +33,10 @@ from celery.exceptions import TimeoutError as CeleryTimeout
 
 INTEROP = Path(__file__).resolve().parents[1]
 REPO = INTEROP.parent
-WORK = INTEROP / ".work"
+WORK_ROOT = Path(os.environ.get("INTEROP_WORK_DIR") or INTEROP / ".work")
+# One log directory per run (concurrent runs must not share log files);
+# <WORK_ROOT>/latest points at the newest, only the last 5 runs are kept.
+WORK = WORK_ROOT / "runs" / f"{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}"
 PY = sys.executable
 
 _bin_env = os.environ.get("SWIFT_CELERY_BIN")
@@ -157,6 +162,15 @@ class ProcRegistry:
 def procs():
     """Safety net: every subprocess started by the suite dies at session end."""
     WORK.mkdir(parents=True, exist_ok=True)
+    latest = WORK_ROOT / "latest"
+    try:
+        if latest.is_symlink() or latest.exists():
+            latest.unlink()
+        latest.symlink_to(WORK.relative_to(WORK_ROOT))
+    except OSError:
+        pass
+    for old in sorted((WORK_ROOT / "runs").iterdir())[:-5]:
+        shutil.rmtree(old, ignore_errors=True)
     registry = ProcRegistry()
     yield registry
     registry.stop_all()
@@ -251,10 +265,11 @@ def celery_client(redis_url):
     app.close()
 
 
-def wait_results(app, async_results, timeout):
+def wait_results(app, async_results, timeout, watch=()):
     """Poll the result backend (MGET of the meta keys, decoded by Celery)
     until every task is SUCCESS/FAILURE.  Returns {task_id: meta}; fails the
-    test with a summary if some are still missing at the deadline."""
+    test with a summary if some are still missing at the deadline, or as soon
+    as one of the ``watch`` processes (Proc) has exited."""
     backend = app.backend
     ids = [r.id for r in async_results]
     done = {}
@@ -272,6 +287,10 @@ def wait_results(app, async_results, timeout):
                     done[task_id] = meta
         if len(done) == len(ids):
             return done
+        for proc in watch:
+            if not proc.alive():
+                pytest.fail(f"{proc.label} exited (code {proc.popen.returncode}) with "
+                            f"{len(done)}/{len(ids)} results in\n{proc.tail()}")
         if time.monotonic() > deadline:
             pytest.fail(f"only {len(done)}/{len(ids)} results arrived within {timeout}s")
         time.sleep(0.2)
@@ -343,6 +362,10 @@ class Worker:
         return self.proc.log_text()
 
     def stop_and_check(self):
+        if not self.proc.alive():
+            self.proc.stop(timeout=0)
+            pytest.fail(f"{self.proc.label} had already exited with code "
+                        f"{self.proc.popen.returncode} before SIGTERM\n{self.proc.tail()}")
         rc, in_time = self.proc.stop(timeout=WORKER_STOP_TIMEOUT)
         assert in_time, (f"{self.proc.label} did not exit within "
                          f"{WORKER_STOP_TIMEOUT}s of SIGTERM\n{self.proc.tail()}")

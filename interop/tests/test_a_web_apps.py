@@ -10,10 +10,11 @@ import pytest
 NAMES = ["Alice", "Zoë 😀 名前"]
 
 
-def _poll_status(http, base, task_id, timeout=30.0):
+def _poll_status(http, base, task_id, worker, timeout=30.0):
     deadline = time.monotonic() + timeout
     last = None
     while time.monotonic() < deadline:
+        worker.proc.check_alive()
         resp = http.get(f"{base}/status/{task_id}")
         assert resp.status_code == 200, resp.text
         last = resp.json()
@@ -45,6 +46,6 @@ def test_web_app_round_trip(app, web_app, swift_worker):
 
         assert len({t for _, _, t in submitted}) == len(submitted)
         for method, name, task_id in submitted:
-            status = _poll_status(http, base, task_id)
+            status = _poll_status(http, base, task_id, swift_worker)
             assert status["status"] == "SUCCESS", f"{app} {method} {name!r}: {status}"
             assert status["result"] == f"Task completed for {name}!", status

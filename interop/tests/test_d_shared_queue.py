@@ -15,7 +15,7 @@ def test_shared_queue(celery_client, extra_worker, python_worker, redis_client):
     py = python_worker(QUEUE)
 
     results = [celery_client.send_task("tasks.tag", args=[i], queue=QUEUE) for i in range(N)]
-    metas = wait_results(celery_client, results, timeout=60)
+    metas = wait_results(celery_client, results, timeout=60, watch=[swift2.proc, py])
 
     seen = collections.Counter()
     who = collections.Counter()

@@ -24,7 +24,7 @@ def test_malformed_messages_are_rejected(celery_client, swift_worker, redis_clie
         redis_client.lpush("celery", bad[i][1])
         good.append(add.apply_async((i, i), queue="celery"))
 
-    metas = wait_results(celery_client, good, timeout=90)
+    metas = wait_results(celery_client, good, timeout=90, watch=[swift_worker.proc])
     wrong = [(i, metas[r.id]) for i, r in enumerate(good)
              if metas[r.id]["status"] != "SUCCESS" or metas[r.id]["result"] != 2 * i]
     assert not wrong, f"{len(wrong)} good tasks with wrong outcome, e.g. {wrong[:3]}"
