@@ -23,6 +23,11 @@ public struct CeleryConfiguration: Sendable {
     public var visibilityTimeout: Duration
     /// Limits for decoding messages, and the accepted content types (`accept_content`).
     public var decoding: MessageDecodingOptions
+    /// `task_track_started`: store STARTED (with the worker's pid and name) when a task starts.
+    public var trackStarted: Bool = false
+    /// `result_extended`: store the task's name, args, kwargs, worker, retries and queue
+    /// with its result.
+    public var resultExtended: Bool = false
 
     /// A configuration with Celery's defaults for everything but the URLs.
     public init(

@@ -17,12 +17,12 @@ public struct MessageProperties: Sendable, Hashable {
     /// anonymous exchange with `routingKey` (the queue name).
     public init(
         correlationID: String, replyTo: String, routingKey: String, exchange: String = "", priority: Int = 0,
-        deliveryTag: String, expiration: String? = nil, deliveryMode: Int = 2
+        deliveryTag: String, expiration: String? = nil, deliveryMode: Int = 2, origin: String? = nil
     ) {
-        var members: [(String, JSONValue)] = [
-            ("correlation_id", .string(correlationID)), ("reply_to", .string(replyTo)),
-            ("delivery_mode", .integer(Int64(deliveryMode))),
-        ]
+        var members: [(String, JSONValue)] = [("correlation_id", .string(correlationID)), ("reply_to", .string(replyTo))]
+        // Celery adds `origin` here only when a worker re-publishes from a request (retries).
+        if let origin { members.append(("origin", .string(origin))) }
+        members.append(("delivery_mode", .integer(Int64(deliveryMode))))
         if let expiration { members.append(("expiration", .string(expiration))) }
         members += [
             ("delivery_info", ["exchange": .string(exchange), "routing_key": .string(routingKey)]),

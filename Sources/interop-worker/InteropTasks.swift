@@ -7,6 +7,7 @@ enum InteropTasks {
         registerInteropSuite(in: registry)
         registerBenchmark(in: registry)
         CelerySuiteTasks.register(in: registry)
+        SemanticsTasks.register(in: registry)
     }
 
     /// The seed apps' `slow_task` under each framework's module name.

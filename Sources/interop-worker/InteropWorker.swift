@@ -44,6 +44,24 @@ struct Worker: AsyncParsableCommand {
     @Flag(name: .long, help: "Acknowledge after running (task_acks_late).")
     var acksLate = false
 
+    @Flag(name: .long, help: "Store STARTED when a task starts (task_track_started).")
+    var trackStarted = false
+
+    @Flag(name: .long, help: "Store name, args, kwargs, worker, retries and queue with results (result_extended).")
+    var resultExtended = false
+
+    @Option(name: .long, help: "Hard time limit in seconds for tasks that set none.")
+    var timeLimit: Double?
+
+    @Option(name: .long, help: "Soft time limit in seconds for tasks that set none.")
+    var softTimeLimit: Double?
+
+    @Option(name: .long, help: "Seconds a message may stay unacknowledged before it is restored (broker_transport_options visibility_timeout).")
+    var visibilityTimeout: Int = 3600
+
+    @Option(name: .long, help: "Seconds between visibility restores (kombu: 100).")
+    var restoreInterval: Double = 100
+
     @Flag(name: .long, help: "Log one JSON object per line.")
     var jsonLogs = false
 
@@ -59,11 +77,17 @@ struct Worker: AsyncParsableCommand {
         LoggingSystem.bootstrap { CeleryLogHandler(label: $0, logLevel: level, format: format) }
         let logger = Logger(label: "celery.worker")
 
-        let configuration = CeleryConfiguration.resolve(broker: broker, backend: backend)
-        let workerConfiguration = WorkerConfiguration(
+        var configuration = CeleryConfiguration.resolve(broker: broker, backend: backend)
+        configuration.trackStarted = trackStarted
+        configuration.resultExtended = resultExtended
+        configuration.visibilityTimeout = .seconds(visibilityTimeout)
+        var workerConfiguration = WorkerConfiguration(
             queues: queues.split(separator: ",").map { String($0).trimmingWhitespace() },
             concurrency: concurrency, prefetchMultiplier: prefetchMultiplier, acksLate: acksLate,
             hostname: WorkerConfiguration.expandHostname(hostname))
+        workerConfiguration.timeLimit = timeLimit
+        workerConfiguration.softTimeLimit = softTimeLimit
+        workerConfiguration.visibilityRestoreInterval = .milliseconds(Int(restoreInterval * 1000))
 
         let registry = TaskRegistry()
         InteropTasks.register(in: registry)

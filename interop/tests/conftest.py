@@ -320,19 +320,19 @@ def _template_vars(redis_url, **extra):
                 broker=redis_url, backend=redis_url, **extra)
 
 
-def worker_argv(redis_url, queue, name):
+def worker_argv(redis_url, queue, name, extra=()):
     template = os.environ.get("INTEROP_WORKER_CMD", "").strip()
     if template:
         if template == "python-standin":
             template = STANDIN_WORKER_CMD
-        return shlex.split(template.format(**_template_vars(redis_url, queue=queue, name=name)))
+        return shlex.split(template.format(**_template_vars(redis_url, queue=queue, name=name))) + list(extra)
     exe = BIN / "interop-worker"
     if not exe.is_file():
         pytest.fail(f"Swift worker binary not found: {exe}\n"
                     "Build it (`swift build`), or set SWIFT_CELERY_BIN, "
                     "or INTEROP_WORKER_CMD=python-standin to validate the suite.")
     return [str(exe), "worker", "--broker", redis_url, "--backend", redis_url,
-            "-Q", queue, "-c", "4", "-n", name, "--loglevel", "INFO"]
+            "-Q", queue, "-c", "4", "-n", name, "--loglevel", "INFO", *extra]
 
 
 def cli_argv(redis_url):
@@ -372,10 +372,10 @@ class Worker:
         assert rc == 0, f"{self.proc.label} exited with {rc} after SIGTERM\n{self.proc.tail()}"
 
 
-def start_worker(procs, redis_url, env, client, queue, name, label):
-    argv = worker_argv(redis_url, queue, name)
+def start_worker(procs, redis_url, env, client, queue, name, label, extra=()):
+    argv = worker_argv(redis_url, queue, name, extra)
     proc = procs.start(label, argv, cwd=REPO, env=env, log_path=WORK / f"{label}.log")
-    value = wait_for_task(client, proc, "tasks.add", (1, 2), queue)
+    value = wait_for_task(client, proc, "tasks.add", (1, 2), queue.split(",")[0])
     assert value == 3, f"{label}: readiness probe tasks.add(1, 2) returned {value!r}"
     return Worker(proc, queue, name)
 
@@ -401,9 +401,9 @@ def extra_worker(procs, redis_url, subprocess_env, celery_client):
     """Factory for additional Swift workers; they are stopped at test end."""
     started = []
 
-    def start(queue, name, label):
+    def start(queue, name, label, extra=()):
         worker = start_worker(procs, redis_url, subprocess_env, celery_client,
-                              queue, name, label)
+                              queue, name, label, extra)
         started.append(worker)
         return worker
 

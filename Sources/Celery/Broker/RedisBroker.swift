@@ -94,6 +94,36 @@ final class RedisBroker: Sendable {
             keys: [queueKey], arguments: ["restore", deliveryTag, record, payload, leftmost ? "1" : "0"])
     }
 
+    /// kombu's `restore_visible`: under the shared `unacked_mutex` (taken with `SET NX PX`,
+    /// released by compare-and-delete as redis-py's lock does), puts back every message that
+    /// has been unacknowledged longer than `visibilityTimeout`, newest first.
+    ///
+    /// - Returns: how many messages were restored; 0 when another worker holds the mutex.
+    func restoreVisible(visibilityTimeout: Duration) async throws -> Int {
+        var token = ""
+        for _ in 0..<16 { token += String(UInt8.random(in: 0...255), radix: 16) }
+        let acquired = try await commands.send(RedisCommand("SET", QueueKeys.unackedMutex, token, "NX", "PX", 300_000))
+            .unwrapped(command: "SET unacked_mutex")
+        guard acquired.string == "OK" else { return 0 }
+        var restored = 0
+        do {
+            let ceiling = Date().timeIntervalSince1970 - Double(visibilityTimeout.components.seconds)
+            let reply = try await commands.send(RedisCommand("ZRANGE", QueueKeys.unackedIndex, ceiling, 0, "BYSCORE", "REV", "WITHSCORES"))
+                .unwrapped(command: "ZRANGE unacked_index")
+            let items = reply.array ?? []
+            for index in stride(from: 0, to: items.count, by: 2) {
+                guard let tag = items[index].string else { continue }
+                try await restore(deliveryTag: tag)
+                restored += 1
+            }
+        } catch {
+            _ = try? await runScript(keys: [QueueKeys.unackedMutex], arguments: ["unlock", token])
+            throw error
+        }
+        _ = try await runScript(keys: [QueueKeys.unackedMutex], arguments: ["unlock", token])
+        return restored
+    }
+
     /// LPUSHes a message onto the list for its queue and priority.
     func publish(_ envelope: [UInt8], queue: String, priority: Int) async throws {
         try await commands.send(RedisCommand("LPUSH", QueueKeys.key(queue: queue, priority: priority), envelope))
@@ -176,6 +206,7 @@ final class RedisBroker: Sendable {
     /// `record raw now`: record one entry already popped from KEYS[3].
     /// `restore tag record payload leftmost`: if `unacked[tag]` still equals record, remove the
     /// tag and push payload to KEYS[3] (kombu's restore_by_tag, with the WATCH made atomic).
+    /// `unlock token`: delete the lock KEYS[3] if it still holds token (redis-py's lock release).
     static let transportScript = #"""
         local function record(key, raw, now)
           local tag = false
@@ -228,6 +259,11 @@ final class RedisBroker: Sendable {
           else
             redis.call('RPUSH', KEYS[3], ARGV[4])
           end
+          return 1
+        elseif mode == 'unlock' then
+          local token = redis.call('GET', KEYS[3])
+          if not token or token ~= ARGV[2] then return 0 end
+          redis.call('DEL', KEYS[3])
           return 1
         end
         return redis.error_reply('unknown transport script mode ' .. tostring(mode))

@@ -8,13 +8,56 @@ public typealias TaskHandler = @Sendable (TaskRequest) async throws -> JSONValue
 public struct TaskDefinitionOptions: Sendable {
     /// `ignore_result`: store nothing, whatever the message says.
     public var ignoreResult: Bool
-    /// `acks_late`: acknowledge after the task ran instead of before.
+    /// `acks_late`: acknowledge after the task ran instead of before; `nil` follows the worker.
     public var acksLate: Bool?
+    /// `max_retries`: how often ``TaskRetry`` may re-run the task (`nil`: without limit).
+    public var maxRetries: Int?
+    /// `default_retry_delay`: the countdown of a retry that names none.
+    public var defaultRetryDelay: Duration
+    /// `time_limit` in seconds, when the message sets none; `nil` follows the worker.
+    public var timeLimit: Double?
+    /// `soft_time_limit` in seconds, when the message sets none; `nil` follows the worker.
+    public var softTimeLimit: Double?
+    /// `autoretry_for`: Python exception class names (`ValueError`) that retry the task
+    /// instead of failing it.
+    public var autoretryFor: Set<String>
+    /// `retry_backoff`: the backoff factor in seconds for automatic retries (0: no backoff,
+    /// retry after ``defaultRetryDelay``).
+    public var retryBackoff: Double
+    /// `retry_backoff_max`: the largest backoff countdown, in seconds.
+    public var retryBackoffMax: Double
+    /// `retry_jitter`: pick the countdown at random up to the backoff value.
+    public var retryJitter: Bool
 
-    /// Celery's defaults: results stored, ack before running (unless the worker says otherwise).
-    public init(ignoreResult: Bool = false, acksLate: Bool? = nil) {
+    /// Celery's defaults: results stored, ack before running unless the worker says
+    /// otherwise, 3 retries 180 s apart, no time limits, no automatic retries.
+    public init(
+        ignoreResult: Bool = false, acksLate: Bool? = nil, maxRetries: Int? = 3, defaultRetryDelay: Duration = .seconds(180),
+        timeLimit: Double? = nil, softTimeLimit: Double? = nil, autoretryFor: Set<String> = [], retryBackoff: Double = 0,
+        retryBackoffMax: Double = 600, retryJitter: Bool = true
+    ) {
         self.ignoreResult = ignoreResult
         self.acksLate = acksLate
+        self.maxRetries = maxRetries
+        self.defaultRetryDelay = defaultRetryDelay
+        self.timeLimit = timeLimit
+        self.softTimeLimit = softTimeLimit
+        self.autoretryFor = autoretryFor
+        self.retryBackoff = retryBackoff
+        self.retryBackoffMax = retryBackoffMax
+        self.retryJitter = retryJitter
+    }
+
+    /// Celery's `get_exponential_backoff_interval`: `min(max, factor * 2**retries)`, drawn at
+    /// random from 0 up to that with jitter.
+    public func backoffCountdown(retries: Int) -> Double {
+        let ceiling = min(retryBackoffMax, retryBackoff * pow2(retries))
+        guard retryJitter else { return max(0, ceiling) }
+        return Double(Int.random(in: 0...max(0, Int(ceiling))))
+    }
+
+    private func pow2(_ exponent: Int) -> Double {
+        exponent >= 1023 ? .infinity : Double(sign: .plus, exponent: exponent, significand: 1)
     }
 }
 

@@ -26,6 +26,10 @@ public final class CeleryWorker: Service, Sendable {
     private let broker: RedisBroker
     private let backend: RedisResultBackend
     private let buffer: DeliveryBuffer
+    private let schedule = EtaSchedule()
+    private let stopping = Atomic<Bool>(false)
+    /// `gen<pid>@<host>`, as Celery's `origin` header names the publisher.
+    private let origin = "gen\(ProcessInfo.processInfo.processIdentifier)@\(ProcessInfo.processInfo.hostName)"
 
     /// Creates a worker; connections open when it runs.
     ///
@@ -60,22 +64,30 @@ public final class CeleryWorker: Service, Sendable {
             await withTaskCancellationHandler {
                 await withDiscardingTaskGroup { group in
                     group.addTask { await self.consumeLoop() }
+                    group.addTask { await self.schedule.run(into: self.buffer) }
+                    group.addTask { await self.visibilityRestoreLoop() }
                     for _ in 0..<self.workerConfiguration.concurrency {
                         group.addTask {
-                            while let delivery = await self.buffer.next() { await self.process(delivery) }
+                            while let item = await self.buffer.next() { await self.process(item) }
                         }
                     }
                 }
             } onCancel: {
-                self.buffer.shutdown()
+                self.stopTakingWork()
             }
         } onGracefulShutdown: {
             self.logger.info("worker: Warm shutdown (MainProcess)")
-            self.buffer.shutdown()
+            self.stopTakingWork()
         }
-        await returnUnstarted()
+        await returnHeldMessages()
         broker.close()
         backend.close()
+    }
+
+    private func stopTakingWork() {
+        buffer.shutdown()
+        schedule.shutdown()
+        stopping.store(true, ordering: .relaxed)
     }
 
     /// Fetches while there is room, in batches when the queues have messages and with a
@@ -108,17 +120,40 @@ public final class CeleryWorker: Service, Sendable {
         }
     }
 
-    /// Runs one delivery from decoding to acknowledgement.
-    private func process(_ delivery: Delivery) async {
+    /// At start-up and then every `visibilityRestoreInterval`, puts back messages any worker
+    /// left unacknowledged longer than the visibility timeout (kombu's `restore_visible`).
+    private func visibilityRestoreLoop() async {
+        while !stopping.load(ordering: .relaxed) {
+            do {
+                let restored = try await broker.restoreVisible(visibilityTimeout: configuration.visibilityTimeout)
+                if restored > 0 { logger.info("Restored \(restored) message(s) unacknowledged past the visibility timeout") }
+            } catch {
+                logger.debug("Visibility restore skipped: \(error)")
+            }
+            let clock = ContinuousClock()
+            let deadline = clock.now.advanced(by: workerConfiguration.visibilityRestoreInterval)
+            while clock.now < deadline, !stopping.load(ordering: .relaxed) {
+                try? await Task.sleep(for: min(.milliseconds(250), clock.now.duration(to: deadline)))
+            }
+        }
+    }
+
+    /// Takes one held message from decoding to acknowledgement.
+    private func process(_ item: QueuedDelivery) async {
+        let delivery = item.delivery
         let message: TaskMessage
-        do {
-            message = try TaskMessage(envelope: delivery.raw, options: configuration.decoding)
-        } catch {
-            logger.error(
-                "Rejected message \(delivery.deliveryTag ?? "(no delivery tag)") from queue \(delivery.queue): \(error)",
-                metadata: [LoggingKeys.queue: "\(delivery.queue)"])
-            await acknowledge(delivery)
-            return
+        if let decoded = item.message {
+            message = decoded
+        } else {
+            do {
+                message = try TaskMessage(envelope: delivery.raw, options: configuration.decoding)
+            } catch {
+                logger.error(
+                    "Rejected message \(delivery.deliveryTag ?? "(no delivery tag)") from queue \(delivery.queue): \(error)",
+                    metadata: [LoggingKeys.queue: "\(delivery.queue)"])
+                await finish(delivery)
+                return
+            }
         }
         let name = message.headers.task
         let id = message.headers.id
@@ -130,82 +165,206 @@ public final class CeleryWorker: Service, Sendable {
         guard let definition = registry[name] else {
             taskLogger.error(
                 "Received unregistered task of type '\(name)'.\nThe message has been ignored and discarded.\n\nDid you remember to import the module containing this task?\nOr maybe you're using relative imports?")
-            await store(
-                TaskResultDocument(
-                    taskID: id, status: .failure,
-                    result: ExceptionInfo(type: "NotRegistered", module: "celery.exceptions", arguments: [.string(name)]).jsonValue,
-                    dateDone: CeleryTime.isoformat(Date()), groupID: message.headers.group, parentID: message.headers.parentID),
-                logger: taskLogger)
-            await acknowledge(delivery)
+            let failure = ExceptionInfo(type: "NotRegistered", module: "celery.exceptions", arguments: [.string(name)])
+            await store(resultDocument(for: message, queue: delivery.queue, status: .failure, result: failure.jsonValue), logger: taskLogger)
+            await finish(delivery)
             return
         }
-        taskLogger.info("Task \(shownName)[\(id)] received")
+        if item.message == nil { taskLogger.info("Task \(shownName)[\(id)] received") }
 
         if let expires = message.headers.expires.flatMap(CeleryTime.parse), expires.date < Date() {
             taskLogger.info("Discarding revoked task: \(shownName)[\(id)] (expired)")
-            await store(
-                TaskResultDocument(
-                    taskID: id, status: .revoked,
-                    result: ExceptionInfo(type: "TaskRevokedError", module: "celery.exceptions", arguments: ["expired"]).jsonValue,
-                    children: .null, dateDone: CeleryTime.isoformat(Date()), groupID: message.headers.group,
-                    parentID: message.headers.parentID),
-                logger: taskLogger)
-            await acknowledge(delivery)
+            let revoked = ExceptionInfo(type: "TaskRevokedError", module: "celery.exceptions", arguments: ["expired"])
+            await store(resultDocument(for: message, queue: delivery.queue, status: .revoked, result: revoked.jsonValue), logger: taskLogger)
+            await finish(delivery)
             return
         }
-        if let eta = message.headers.eta.flatMap(CeleryTime.parse) {
+        if item.message == nil, let eta = message.headers.eta.flatMap(CeleryTime.parse) {
             let wait = eta.date.timeIntervalSinceNow
-            if wait > 0 { try? await Task.sleep(for: .milliseconds(Int(wait * 1000))) }
-        }
-
-        let acksLate = definition.options.acksLate ?? workerConfiguration.acksLate
-        if !acksLate { await acknowledge(delivery) }
-
-        let request = TaskRequest(message: message, queue: delivery.queue, hostname: workerConfiguration.hostname, logger: taskLogger)
-        let ignoreResult = definition.options.ignoreResult || (message.headers.ignoreResult ?? false)
-        let clock = ContinuousClock()
-        let started = clock.now
-        let outcome: Result<JSONValue, any Error>
-        do {
-            outcome = .success(try await definition.handler(request))
-        } catch {
-            outcome = .failure(error)
-        }
-        let runtime = PythonFloat.repr((clock.now - started).timeInterval)
-        switch outcome {
-        case .success(let value):
-            if !ignoreResult {
-                await store(
-                    TaskResultDocument(
-                        taskID: id, status: .success, result: value, dateDone: CeleryTime.isoformat(Date()),
-                        groupID: message.headers.group, parentID: message.headers.parentID),
-                    logger: taskLogger)
+            if wait > 0 {
+                // Held unacknowledged until due, without a slot or prefetch room, as Celery does.
+                schedule.schedule(
+                    QueuedDelivery(delivery: delivery, message: message),
+                    due: ContinuousClock.now.advanced(by: .milliseconds(Int(wait * 1000))))
+                buffer.release()
+                return
             }
-            taskLogger.info("Task \(shownName)[\(id)] succeeded in \(runtime)s: \(PythonRepr.repr(value))")
-        case .failure(let error):
-            let exception = Self.pythonException(for: error)
-            let traceback = exception.traceback ?? Self.traceback(for: exception.info, task: name)
-            if !ignoreResult {
-                await store(
-                    TaskResultDocument(
-                        taskID: id, status: .failure, result: exception.info.jsonValue, traceback: traceback,
-                        dateDone: CeleryTime.isoformat(Date()), groupID: message.headers.group,
-                        parentID: message.headers.parentID),
-                    logger: taskLogger)
-            }
-            taskLogger.error("Task \(shownName)[\(id)] raised unexpected: \(exception.info.pythonRepr)\n\(traceback)")
         }
-        if acksLate { await acknowledge(delivery) }
+        await execute(message, delivery: delivery, definition: definition, logger: taskLogger)
     }
 
-    /// Acks the delivery (kombu's ack and reject-without-requeue are the same commands) and
-    /// gives its prefetch room back. A failed ack is logged; the message then stays in
-    /// `unacked` and comes back after the visibility timeout, as with Celery.
-    private func acknowledge(_ delivery: Delivery) async {
+    /// Runs a decoded, due task and records its outcome.
+    private func execute(_ message: TaskMessage, delivery: Delivery, definition: TaskDefinition, logger: Logger) async {
+        let id = message.headers.id
+        let shownName = message.headers.shadow ?? message.headers.task
+        let acksLate = definition.options.acksLate ?? workerConfiguration.acksLate
+        if !acksLate { await finish(delivery) }
+        if configuration.trackStarted {
+            let started: JSONValue = [
+                "pid": .integer(Int64(ProcessInfo.processInfo.processIdentifier)),
+                "hostname": .string(workerConfiguration.hostname),
+            ]
+            await store(
+                resultDocument(for: message, queue: delivery.queue, status: .started, result: started, dateDone: false),
+                logger: logger)
+        }
+
+        let request = TaskRequest(message: message, queue: delivery.queue, hostname: workerConfiguration.hostname, logger: logger)
+        let ignoreResult = definition.options.ignoreResult || (message.headers.ignoreResult ?? false)
+        let limits = message.headers.timeLimit
+        let hardLimit = limits.hard ?? definition.options.timeLimit ?? workerConfiguration.timeLimit
+        let softLimit = limits.soft ?? definition.options.softTimeLimit ?? workerConfiguration.softTimeLimit
+        let clock = ContinuousClock()
+        let started = clock.now
+        let outcome = await runWithTimeLimits(soft: softLimit.map(Self.duration), hard: hardLimit.map(Self.duration)) {
+            try await definition.handler(request)
+        }
+        let runtime = PythonFloat.repr((clock.now - started).timeInterval)
+        var requeue = false
+
+        switch outcome {
+        case .finished(.success(let value)):
+            if !ignoreResult {
+                await store(resultDocument(for: message, queue: delivery.queue, status: .success, result: value), logger: logger)
+            }
+            logger.info("Task \(shownName)[\(id)] succeeded in \(runtime)s: \(PythonRepr.repr(value))")
+        case .hardLimitExceeded:
+            let limit = hardLimit ?? 0
+            let exceeded = ExceptionInfo(
+                type: "TimeLimitExceeded", module: "billiard.exceptions",
+                arguments: [limit == limit.rounded() ? .integer(Int64(limit)) : .double(limit)])
+            logger.error("Hard time limit (\(PythonFloat.repr(limit))s) exceeded for \(shownName)[\(id)]")
+            await store(resultDocument(for: message, queue: delivery.queue, status: .failure, result: exceeded.jsonValue), logger: logger)
+        case .finished(.failure(let error as TaskRetry)):
+            await retry(message, delivery: delivery, definition: definition, retry: error, logger: logger)
+        case .finished(.failure(let error as TaskReject)):
+            requeue = error.requeue && acksLate
+            logger.info("Task \(shownName)[\(id)] rejected\(error.requeue ? " (requeued)" : ""): \(error.reason ?? "")")
+        case .finished(.failure(is TaskIgnore)):
+            logger.info("Task \(shownName)[\(id)] ignored")
+        case .finished(.failure(let error)):
+            var exception = Self.pythonException(for: error)
+            if error is CancellationError, softLimit != nil {
+                exception = PythonException("SoftTimeLimitExceeded", module: "billiard.exceptions")
+            }
+            if definition.options.autoretryFor.contains(exception.info.type) {
+                let countdown = definition.options.retryBackoff > 0
+                    ? Self.duration(definition.options.backoffCountdown(retries: message.headers.retries))
+                    : definition.options.defaultRetryDelay
+                await retry(
+                    message, delivery: delivery, definition: definition,
+                    retry: TaskRetry(countdown: countdown, exception: exception), logger: logger)
+                break
+            }
+            await fail(message, delivery: delivery, exception: exception, ignoreResult: ignoreResult, logger: logger)
+        }
+        if acksLate { await finish(delivery, requeue: requeue) }
+    }
+
+    private func fail(_ message: TaskMessage, delivery: Delivery, exception: PythonException, ignoreResult: Bool, logger: Logger) async {
+        let traceback = exception.traceback ?? Self.traceback(for: exception.info, task: message.headers.task)
+        if !ignoreResult {
+            await store(
+                resultDocument(
+                    for: message, queue: delivery.queue, status: .failure, result: exception.info.jsonValue, traceback: traceback),
+                logger: logger)
+        }
+        logger.error(
+            "Task \(message.headers.shadow ?? message.headers.task)[\(message.headers.id)] raised unexpected: \(exception.info.pythonRepr)\n\(traceback)"
+        )
+    }
+
+    /// Celery's `Task.retry`: re-publish the same task id with `retries + 1` and the new ETA,
+    /// store RETRY, and let the original be acknowledged; past `max_retries`, fail instead.
+    private func retry(
+        _ message: TaskMessage, delivery: Delivery, definition: TaskDefinition, retry: TaskRetry, logger: Logger
+    ) async {
+        let headers = message.headers
+        let retries = headers.retries + 1
+        if let maxRetries = retry.maxRetries ?? definition.options.maxRetries, retries > maxRetries {
+            let exception = retry.exception ?? PythonException(
+                "MaxRetriesExceededError", module: "celery.exceptions",
+                arguments: [
+                    .string("Can't retry \(headers.task)[\(headers.id)] args:\(PythonRepr.tupleRepr(retry.args ?? message.args)) kwargs:\(PythonRepr.dictRepr(retry.kwargs ?? message.kwargs))")
+                ])
+            await fail(message, delivery: delivery, exception: exception, ignoreResult: false, logger: logger)
+            return
+        }
+        let now = Date()
+        let eta = retry.eta ?? now.addingTimeInterval((retry.countdown ?? definition.options.defaultRetryDelay).timeInterval)
+        let when = retry.eta.map { "at \(CeleryTime.isoformat($0))" }
+            ?? "in \(Self.secondsText(retry.countdown ?? definition.options.defaultRetryDelay))s"
+
+        var next = message
+        next.headers.retries = retries
+        next.headers.eta = CeleryTime.isoformat(eta)
+        next.headers.parentID = headers.parentID ?? headers.id
+        next.headers.object["origin"] = .string(origin)
+        if let args = retry.args {
+            next.args = args
+            next.headers.object["argsrepr"] = .string(PythonRepr.tupleRepr(args))
+        }
+        if let kwargs = retry.kwargs {
+            next.kwargs = kwargs
+            next.headers.object["kwargsrepr"] = .string(PythonRepr.dictRepr(kwargs))
+        }
+        let queue = message.properties.exchange.isEmpty ? (message.properties.routingKey ?? delivery.queue) : delivery.queue
+        let expiration = headers.expires.flatMap(CeleryTime.parse).map {
+            String(max(0, Int(($0.date.timeIntervalSince(now) * 1000).rounded(.down))))
+        }
+        next.properties = MessageProperties(
+            correlationID: headers.id, replyTo: message.properties.object["reply_to"]?.stringValue ?? "",
+            routingKey: queue, priority: message.properties.priority, deliveryTag: UUID().uuidString.lowercased(),
+            expiration: expiration, origin: origin)
+        do {
+            try await broker.publish(next.envelopeBytes(), queue: queue, priority: message.properties.priority)
+        } catch {
+            logger.error("Cannot re-publish \(headers.task)[\(headers.id)] for its retry: \(error)")
+            await fail(message, delivery: delivery, exception: .runtimeError("retry could not be published: \(error)"), ignoreResult: false, logger: logger)
+            return
+        }
+        let reason = "Retry \(when)" + (retry.exception.map { ": \($0.info.pythonRepr)" } ?? "")
+        let traceback = "Traceback (most recent call last):\n  File \"<swift-celery>\", line 1, in \(headers.task)\n    (task implemented in Swift)\ncelery.exceptions.Retry: \(reason)\n"
+        await store(
+            resultDocument(
+                for: message, queue: delivery.queue, status: .retry, result: retry.exception?.info.jsonValue ?? .null,
+                traceback: traceback, children: [[[.string(headers.id), nil], nil]], dateDone: false),
+            logger: logger)
+        logger.info("Task \(headers.shadow ?? headers.task)[\(headers.id)] retry: \(reason)")
+    }
+
+    /// The result document Celery's backend writes for `message` in `status`.
+    private func resultDocument(
+        for message: TaskMessage, queue: String, status: TaskState, result: JSONValue, traceback: String? = nil,
+        children: JSONValue = .array([]), dateDone: Bool = true
+    ) -> TaskResultDocument {
+        var extended: JSONObject?
+        if configuration.resultExtended {
+            extended = [
+                "name": .string(message.headers.task), "args": .array(message.args), "kwargs": .object(message.kwargs),
+                "worker": .string(workerConfiguration.hostname), "retries": .integer(Int64(message.headers.retries)),
+                "queue": .string(queue),
+            ]
+        }
+        return TaskResultDocument(
+            taskID: message.headers.id, status: status, result: result, traceback: traceback, children: children,
+            dateDone: dateDone ? CeleryTime.isoformat(Date()) : nil, groupID: message.headers.group,
+            parentID: message.headers.parentID, extended: extended)
+    }
+
+    /// Acks the delivery (kombu's ack and reject-without-requeue are the same commands), or
+    /// with `requeue` puts it back at the end of its queue, and gives its prefetch room back.
+    /// A failure is logged; the message then stays in `unacked` and comes back after the
+    /// visibility timeout, as with Celery.
+    private func finish(_ delivery: Delivery, requeue: Bool = false) async {
         defer { buffer.release() }
         guard let tag = delivery.deliveryTag else { return }
         do {
-            try await broker.ack(deliveryTag: tag)
+            if requeue {
+                try await broker.restore(deliveryTag: tag, leftmost: true)
+            } else {
+                try await broker.ack(deliveryTag: tag)
+            }
         } catch {
             logger.error("Cannot acknowledge \(tag): \(error)", metadata: [LoggingKeys.deliveryTag: "\(tag)"])
         }
@@ -219,12 +378,13 @@ public final class CeleryWorker: Service, Sendable {
         }
     }
 
-    /// On shutdown, puts every fetched but unstarted message back at the head of its queue.
-    private func returnUnstarted() async {
-        let unstarted = buffer.drainUnstarted()
-        guard !unstarted.isEmpty else { return }
-        logger.info("Restoring \(unstarted.count) unacknowledged message(s)")
-        for delivery in unstarted {
+    /// On shutdown, puts every held message no slot started (prefetched ones and those
+    /// waiting for their ETA) back at the consuming end of its queue, as kombu does.
+    private func returnHeldMessages() async {
+        let held = buffer.drainUnstarted() + schedule.drain()
+        guard !held.isEmpty else { return }
+        logger.info("Restoring \(held.count) unacknowledged message(s)")
+        for delivery in held {
             guard let tag = delivery.deliveryTag else { continue }
             do {
                 try await broker.restore(deliveryTag: tag)
@@ -247,6 +407,16 @@ public final class CeleryWorker: Service, Sendable {
         let text = exception.pythonStr
         return "Traceback (most recent call last):\n  File \"<swift-celery>\", line 1, in \(task)\n    (task implemented in Swift)\n"
             + (text.isEmpty ? qualified : "\(qualified): \(text)") + "\n"
+    }
+
+    static func duration(_ seconds: Double) -> Duration {
+        .nanoseconds(Int64(seconds * 1e9))
+    }
+
+    /// Seconds as Python prints the number the caller gave: `5`, `1.5`.
+    static func secondsText(_ duration: Duration) -> String {
+        let seconds = duration.timeInterval
+        return seconds == seconds.rounded() ? String(Int64(seconds)) : PythonFloat.repr(seconds)
     }
 
     private static func rotated(_ keys: [String], stepWidth: Int) -> [String] {

@@ -1,5 +1,12 @@
 import Synchronization
 
+/// A delivery waiting for an execution slot; decoded already when it comes back from the
+/// ETA schedule.
+struct QueuedDelivery: Sendable {
+    var delivery: Delivery
+    var message: TaskMessage?
+}
+
 /// The messages a worker holds between fetching and acknowledging them, and the prefetch
 /// limit on them.
 ///
@@ -9,16 +16,16 @@ import Synchronization
 /// takes back the unstarted ones (``drainUnstarted()``) to return them to their queues.
 final class DeliveryBuffer: Sendable {
     private struct State {
-        var pending: [Delivery] = []
+        var pending: [QueuedDelivery] = []
         var head = 0
         var held = 0
         var isShutDown = false
-        var slotWaiters: [CheckedContinuation<Delivery?, Never>] = []
+        var slotWaiters: [CheckedContinuation<QueuedDelivery?, Never>] = []
         var roomWaiter: CheckedContinuation<Int, Never>?
 
         var pendingCount: Int { pending.count - head }
 
-        mutating func popFirst() -> Delivery? {
+        mutating func popFirst() -> QueuedDelivery? {
             guard head < pending.count else { return nil }
             let delivery = pending[head]
             head += 1
@@ -55,25 +62,40 @@ final class DeliveryBuffer: Sendable {
 
     /// Adds fetched messages (counted as held until released).
     func append(_ deliveries: [Delivery]) {
-        let handOff = state.withLock { state -> [(CheckedContinuation<Delivery?, Never>, Delivery)] in
-            state.held += deliveries.count
-            var handOff: [(CheckedContinuation<Delivery?, Never>, Delivery)] = []
-            for delivery in deliveries {
+        enqueue(deliveries.map { QueuedDelivery(delivery: $0, message: nil) }, atFront: false)
+    }
+
+    /// Puts messages whose ETA came back in front of the line, counted as held again.
+    func prepend(_ items: [QueuedDelivery]) {
+        enqueue(items, atFront: true)
+    }
+
+    private func enqueue(_ items: [QueuedDelivery], atFront: Bool) {
+        let handOff = state.withLock { state -> [(CheckedContinuation<QueuedDelivery?, Never>, QueuedDelivery)] in
+            state.held += items.count
+            var handOff: [(CheckedContinuation<QueuedDelivery?, Never>, QueuedDelivery)] = []
+            var remaining: [QueuedDelivery] = []
+            for item in items {
                 if !state.slotWaiters.isEmpty {
-                    handOff.append((state.slotWaiters.removeFirst(), delivery))
+                    handOff.append((state.slotWaiters.removeFirst(), item))
                 } else {
-                    state.pending.append(delivery)
+                    remaining.append(item)
                 }
+            }
+            if atFront {
+                state.pending.replaceSubrange(state.head..<state.head, with: remaining)
+            } else {
+                state.pending.append(contentsOf: remaining)
             }
             return handOff
         }
-        for (waiter, delivery) in handOff { waiter.resume(returning: delivery) }
+        for (waiter, item) in handOff { waiter.resume(returning: item) }
     }
 
     /// The next message to run, waiting for one; `nil` once shut down.
-    func next() async -> Delivery? {
-        await withCheckedContinuation { (continuation: CheckedContinuation<Delivery?, Never>) in
-            let ready = state.withLock { state -> Delivery?? in
+    func next() async -> QueuedDelivery? {
+        await withCheckedContinuation { (continuation: CheckedContinuation<QueuedDelivery?, Never>) in
+            let ready = state.withLock { state -> QueuedDelivery?? in
                 if state.isShutDown { return .some(nil) }
                 if let delivery = state.popFirst() { return .some(delivery) }
                 state.slotWaiters.append(continuation)
@@ -115,7 +137,7 @@ final class DeliveryBuffer: Sendable {
     func drainUnstarted() -> [Delivery] {
         state.withLock { state in
             var unstarted: [Delivery] = []
-            while let delivery = state.popFirst() { unstarted.append(delivery) }
+            while let item = state.popFirst() { unstarted.append(item.delivery) }
             return unstarted
         }
     }

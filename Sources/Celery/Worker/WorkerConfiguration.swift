@@ -22,6 +22,14 @@ public struct WorkerConfiguration: Sendable {
     public var hostname: String
     /// How long one blocking fetch waits before looking again (kombu uses 1 second).
     public var pollTimeoutSeconds: Int
+    /// `--time-limit`: the hard limit in seconds for tasks whose message and definition set none.
+    public var timeLimit: Double? = nil
+    /// `--soft-time-limit`: the soft limit in seconds, likewise.
+    public var softTimeLimit: Double? = nil
+    /// How often to put back messages that any worker left unacknowledged longer than the
+    /// visibility timeout. kombu does it at start-up and then on every 10th of its 10-second
+    /// calls, so every 100 s; so does this worker by default.
+    public var visibilityRestoreInterval: Duration = .seconds(100)
 
     /// Celery's defaults: queue `celery`, one slot per core, multiplier 4, early ack,
     /// node name `celery@<host>`.

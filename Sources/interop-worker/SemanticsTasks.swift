@@ -1,0 +1,84 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Celery
+
+/// `semantics.*`: tasks exercising one worker option each, for interop/tests/test_f_worker_semantics.py.
+enum SemanticsTasks {
+    static func register(in registry: TaskRegistry) {
+        // Retries once after `countdown` seconds, then returns how many retries it took.
+        registry.register("semantics.retry_once") { request in
+            let countdown = try request.bind(["countdown"], defaults: ["countdown": 1])["countdown"]!
+            if request.retries == 0 {
+                throw request.retry(countdown: .milliseconds(Int((countdown.doubleValue ?? 1) * 1000)))
+            }
+            return .integer(Int64(request.retries))
+        }
+        // Always retries, reporting ValueError; fails with it after max_retries.
+        registry.register("semantics.retry_with_exc") { request in
+            let maxRetries = try request.bind(["max_retries"])["max_retries"]!
+            throw request.retry(
+                countdown: .milliseconds(100), exception: .valueError("still failing"),
+                maxRetries: Int(maxRetries.integerValue ?? 1))
+        }
+        // Always retries without an exception: MaxRetriesExceededError after max_retries.
+        registry.register("semantics.retry_forever") { request in
+            let maxRetries = try request.bind(["max_retries"])["max_retries"]!
+            throw request.retry(countdown: .milliseconds(100), maxRetries: Int(maxRetries.integerValue ?? 1))
+        }
+        // Retries with new arguments: retry(args=[x + 1]) until x reaches 3.
+        registry.register("semantics.count_up") { request in
+            let x = try request.bind(["x"])["x"]!.integerValue ?? 0
+            if x < 3 { throw request.retry(countdown: .milliseconds(50), args: [.integer(x + 1)]) }
+            return .integer(x)
+        }
+        // autoretry_for=(ValueError,), retry_backoff: fails the first two runs.
+        registry.register(
+            "semantics.autoretry",
+            options: TaskDefinitionOptions(maxRetries: 5, autoretryFor: ["ValueError"], retryBackoff: 0.1, retryJitter: false)
+        ) { request in
+            if request.retries < 2 { throw PythonException.valueError("flaky \(request.retries)") }
+            return .integer(Int64(request.retries))
+        }
+        // Sleeps cooperatively: a soft time limit cancels it.
+        registry.register("semantics.sleep") { request in
+            let seconds = try request.bind(["seconds"])["seconds"]!.doubleValue ?? 0
+            try await Task.sleep(for: .milliseconds(Int(seconds * 1000)))
+            return .double(seconds)
+        }
+        // Ignores cancellation (a blocking C sleep): only the hard limit frees its slot.
+        registry.register("semantics.block") { request in
+            let seconds = try request.bind(["seconds"])["seconds"]!.doubleValue ?? 0
+            usleep(UInt32(seconds * 1_000_000))
+            return .double(seconds)
+        }
+        // Catches its soft time limit and returns normally.
+        registry.register("semantics.catch_soft_limit") { _ in
+            do {
+                try await Task.sleep(for: .seconds(30))
+                return "not cancelled"
+            } catch {
+                return "cleaned up after the soft limit"
+            }
+        }
+        // acks_late; rejects with requeue on first delivery, succeeds when redelivered.
+        registry.register("semantics.reject_then_succeed", options: TaskDefinitionOptions(acksLate: true)) { request in
+            if !request.properties.redelivered { throw TaskReject(reason: "first delivery", requeue: true) }
+            return "redelivered"
+        }
+        // Ignore: no state stored.
+        registry.register("semantics.ignore") { _ in throw TaskIgnore() }
+        // Returns the request context Celery's self.request offers.
+        registry.register("semantics.context") { request in
+            [
+                "id": .string(request.id), "retries": .integer(Int64(request.retries)),
+                "root_id": request.rootID.map(JSONValue.string) ?? nil,
+                "parent_id": request.parentID.map(JSONValue.string) ?? nil, "group": request.group.map(JSONValue.string) ?? nil,
+                "eta": request.eta.map(JSONValue.string) ?? nil, "expires": request.expires.map(JSONValue.string) ?? nil,
+                "hostname": .string(request.hostname), "queue": .string(request.queue),
+                "priority": .integer(Int64(request.properties.priority)),
+                "x_custom": request.headers.object["x-custom"] ?? nil,
+            ]
+        }
+    }
+}
