@@ -1,7 +1,10 @@
 /// Standard base64 (RFC 4648 alphabet, `=` padding, no line breaks), as Python's
 /// `base64.b64encode` writes and kombu reads message bodies.
+///
+/// Works on contiguous bytes with lookup tables: message bodies are the hot path.
 public enum Base64 {
-    private static let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8)
+    private static let alphabet: [UInt8] = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8)
+    private static let invalid: UInt8 = 0xFF
     private static let decodeTable: [UInt8] = {
         var table = [UInt8](repeating: 0xFF, count: 256)
         for (index, character) in alphabet.enumerated() { table[Int(character)] = UInt8(index) }
@@ -9,51 +12,79 @@ public enum Base64 {
     }()
 
     /// The base64 text of `bytes`.
-    public static func encode(_ bytes: some Collection<UInt8>) -> [UInt8] {
-        var output: [UInt8] = []
-        output.reserveCapacity((bytes.count + 2) / 3 * 4)
-        var iterator = bytes.makeIterator()
-        while let first = iterator.next() {
-            let second = iterator.next()
-            let third = iterator.next()
-            let chunk = UInt32(first) << 16 | UInt32(second ?? 0) << 8 | UInt32(third ?? 0)
-            output.append(alphabet[Int(chunk >> 18 & 0x3F)])
-            output.append(alphabet[Int(chunk >> 12 & 0x3F)])
-            output.append(second == nil ? UInt8(ascii: "=") : alphabet[Int(chunk >> 6 & 0x3F)])
-            output.append(third == nil ? UInt8(ascii: "=") : alphabet[Int(chunk & 0x3F)])
+    public static func encode(_ bytes: [UInt8]) -> [UInt8] {
+        bytes.withUnsafeBytes { encode($0) }
+    }
+
+    /// The base64 text of `bytes`.
+    public static func encode(_ bytes: UnsafeRawBufferPointer) -> [UInt8] {
+        let outputCount = (bytes.count + 2) / 3 * 4
+        return alphabet.withUnsafeBufferPointer { table in
+            [UInt8](unsafeUninitializedCapacity: outputCount) { output, initialized in
+                var input = 0
+                var out = 0
+                while input + 3 <= bytes.count {
+                    let chunk = UInt32(bytes[input]) << 16 | UInt32(bytes[input + 1]) << 8 | UInt32(bytes[input + 2])
+                    output[out] = table[Int(chunk >> 18 & 0x3F)]
+                    output[out + 1] = table[Int(chunk >> 12 & 0x3F)]
+                    output[out + 2] = table[Int(chunk >> 6 & 0x3F)]
+                    output[out + 3] = table[Int(chunk & 0x3F)]
+                    input += 3
+                    out += 4
+                }
+                let remaining = bytes.count - input
+                if remaining > 0 {
+                    let second = remaining > 1 ? UInt32(bytes[input + 1]) : 0
+                    let chunk = UInt32(bytes[input]) << 16 | second << 8
+                    output[out] = table[Int(chunk >> 18 & 0x3F)]
+                    output[out + 1] = table[Int(chunk >> 12 & 0x3F)]
+                    output[out + 2] = remaining > 1 ? table[Int(chunk >> 6 & 0x3F)] : UInt8(ascii: "=")
+                    output[out + 3] = UInt8(ascii: "=")
+                    out += 4
+                }
+                initialized = out
+            }
         }
-        return output
     }
 
     /// The bytes `text` encodes, or `nil` when it is not valid padded base64.
-    public static func decode(_ text: some Collection<UInt8>) -> [UInt8]? {
+    public static func decode(_ text: [UInt8]) -> [UInt8]? {
+        text.withUnsafeBytes { decode($0) }
+    }
+
+    /// The bytes `text` encodes, or `nil` when it is not valid padded base64.
+    public static func decode(_ text: UnsafeRawBufferPointer) -> [UInt8]? {
         guard text.count % 4 == 0 else { return nil }
-        var output: [UInt8] = []
-        output.reserveCapacity(text.count / 4 * 3)
-        var quad: UInt32 = 0
-        var filled = 0
+        if text.isEmpty { return [] }
         var padding = 0
-        for character in text {
-            if character == UInt8(ascii: "=") {
-                padding += 1
-                quad <<= 6
-            } else {
-                let value = decodeTable[Int(character)]
-                guard value != 0xFF, padding == 0 else { return nil }
-                quad = quad << 6 | UInt32(value)
-            }
-            filled += 1
-            if filled == 4 {
-                guard padding <= 2 else { return nil }
-                output.append(UInt8(quad >> 16 & 0xFF))
-                if padding < 2 { output.append(UInt8(quad >> 8 & 0xFF)) }
-                if padding < 1 { output.append(UInt8(quad & 0xFF)) }
-                quad = 0
-                filled = 0
-                if padding > 0 { break }
+        if text[text.count - 1] == UInt8(ascii: "=") { padding += 1 }
+        if text[text.count - 2] == UInt8(ascii: "=") { padding += 1 }
+        let outputCount = text.count / 4 * 3 - padding
+        var valid = true
+        let output = decodeTable.withUnsafeBufferPointer { table in
+            [UInt8](unsafeUninitializedCapacity: text.count / 4 * 3) { output, initialized in
+                var out = 0
+                var input = 0
+                while input < text.count {
+                    let a = table[Int(text[input])]
+                    let b = table[Int(text[input + 1])]
+                    let lastQuad = input + 4 == text.count
+                    let c = lastQuad && padding >= 2 ? 0 : table[Int(text[input + 2])]
+                    let d = lastQuad && padding >= 1 ? 0 : table[Int(text[input + 3])]
+                    if (a | b | c | d) == invalid || a == invalid || b == invalid || c == invalid || d == invalid {
+                        valid = false
+                        break
+                    }
+                    let chunk = UInt32(a) << 18 | UInt32(b) << 12 | UInt32(c) << 6 | UInt32(d)
+                    output[out] = UInt8(chunk >> 16 & 0xFF)
+                    output[out + 1] = UInt8(chunk >> 8 & 0xFF)
+                    output[out + 2] = UInt8(chunk & 0xFF)
+                    out += 3
+                    input += 4
+                }
+                initialized = valid ? outputCount : 0
             }
         }
-        // Padding may only appear at the very end.
-        return filled == 0 && output.count == (text.count / 4 * 3 - padding) ? output : nil
+        return valid ? output : nil
     }
 }

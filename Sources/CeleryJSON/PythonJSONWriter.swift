@@ -55,26 +55,70 @@ public enum PythonJSONString {
 
     /// Appends `value` as a quoted, ASCII-only JSON string.
     public static func write(_ value: String, into output: inout [UInt8]) {
+        var value = value
+        value.withUTF8 { write(utf8: UnsafeRawBufferPointer($0), into: &output) }
+    }
+
+    /// Appends valid UTF-8 text as a quoted, ASCII-only JSON string: runs of printable ASCII
+    /// are copied at once, everything else is escaped as Python escapes it.
+    static func write(utf8 bytes: UnsafeRawBufferPointer, into output: inout [UInt8]) {
+        output.reserveCapacity(output.count + bytes.count + 2)
         output.append(UInt8(ascii: "\""))
-        for scalar in value.unicodeScalars {
-            let code = scalar.value
-            switch code {
-            case 0x22: output.append(contentsOf: [0x5C, 0x22])  // \"
-            case 0x5C: output.append(contentsOf: [0x5C, 0x5C])  // \\
+        var runStart = 0
+        var index = 0
+        let count = bytes.count
+        while index < count {
+            let byte = bytes[index]
+            if byte >= 0x20, byte < 0x7F, byte != 0x22, byte != 0x5C {
+                index += 1
+                continue
+            }
+            if runStart < index { output.append(contentsOf: UnsafeRawBufferPointer(rebasing: bytes[runStart..<index])) }
+            switch byte {
+            case 0x22: output.append(contentsOf: [0x5C, 0x22])
+            case 0x5C: output.append(contentsOf: [0x5C, 0x5C])
             case 0x0A: output.append(contentsOf: [0x5C, UInt8(ascii: "n")])
             case 0x0D: output.append(contentsOf: [0x5C, UInt8(ascii: "r")])
             case 0x09: output.append(contentsOf: [0x5C, UInt8(ascii: "t")])
             case 0x08: output.append(contentsOf: [0x5C, UInt8(ascii: "b")])
             case 0x0C: output.append(contentsOf: [0x5C, UInt8(ascii: "f")])
-            case 0x20...0x7E: output.append(UInt8(code))
-            case 0x10000...:
-                let offset = code - 0x10000
-                writeEscape(0xD800 + (offset >> 10), into: &output)
-                writeEscape(0xDC00 + (offset & 0x3FF), into: &output)
+            case ..<0x80:
+                writeEscape(UInt32(byte), into: &output)
+                index += 1
+                runStart = index
+                continue
             default:
-                writeEscape(code, into: &output)
+                // Decode one UTF-8 sequence (the text is valid UTF-8: it came from a String).
+                var scalar: UInt32
+                var length: Int
+                if byte >= 0xF0 {
+                    scalar = UInt32(byte & 0x07)
+                    length = 4
+                } else if byte >= 0xE0 {
+                    scalar = UInt32(byte & 0x0F)
+                    length = 3
+                } else {
+                    scalar = UInt32(byte & 0x1F)
+                    length = 2
+                }
+                for offset in 1..<length where index + offset < count {
+                    scalar = scalar << 6 | UInt32(bytes[index + offset] & 0x3F)
+                }
+                if scalar >= 0x10000 {
+                    let offset = scalar - 0x10000
+                    writeEscape(0xD800 + (offset >> 10), into: &output)
+                    writeEscape(0xDC00 + (offset & 0x3FF), into: &output)
+                } else {
+                    writeEscape(scalar, into: &output)
+                }
+                index += length
+                runStart = index
+                continue
             }
+            index += 1
+            runStart = index
         }
+        if runStart < count { output.append(contentsOf: UnsafeRawBufferPointer(rebasing: bytes[runStart..<count])) }
         output.append(UInt8(ascii: "\""))
     }
 

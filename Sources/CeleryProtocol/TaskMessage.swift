@@ -144,7 +144,8 @@ extension TaskMessage {
         let bodyBytes: [UInt8]
         switch properties.bodyEncoding {
         case "base64"?:
-            guard let decoded = Base64.decode(Array(bodyText.utf8)) else {
+            var text = bodyText
+            guard let decoded = text.withUTF8({ Base64.decode(UnsafeRawBufferPointer($0)) }) else {
                 throw ProtocolError(code: .malformedBody, field: "body", reason: "is not valid base64")
             }
             bodyBytes = decoded
