@@ -8,6 +8,7 @@ enum InteropTasks {
         registerBenchmark(in: registry)
         CelerySuiteTasks.register(in: registry)
         SemanticsTasks.register(in: registry)
+        SemanticsTasks.registerProgress(in: registry)
     }
 
     /// The seed apps' `slow_task` under each framework's module name.

@@ -62,6 +62,9 @@ struct Worker: AsyncParsableCommand {
     @Option(name: .long, help: "Seconds between visibility restores (kombu: 100).")
     var restoreInterval: Double = 100
 
+    @Option(name: .long, help: "Seconds a warm shutdown may wait for running tasks before turning cold (as Celery 5.5+).")
+    var softShutdownTimeout: Double?
+
     @Flag(name: .long, help: "Log one JSON object per line.")
     var jsonLogs = false
 
@@ -93,7 +96,8 @@ struct Worker: AsyncParsableCommand {
         InteropTasks.register(in: registry)
         let worker = try CeleryWorker(
             configuration: configuration, workerConfiguration: workerConfiguration, registry: registry, logger: logger)
-        try await runUntilSignalled(worker, logger: logger)
+        try await runUntilSignalled(
+            worker, softShutdownTimeout: softShutdownTimeout.map { .milliseconds(Int($0 * 1000)) }, logger: logger)
     }
 }
 
@@ -101,8 +105,11 @@ struct Worker: AsyncParsableCommand {
 /// shutdown (stop taking work, finish what runs), the second a cold one (cancel now).
 /// ServiceGroup's own signal lists cannot share a signal between the two, so the signals are
 /// handled here and turned into its graceful-shutdown and cancellation.
-func runUntilSignalled(_ service: some Service, logger: Logger) async throws {
-    let group = ServiceGroup(configuration: ServiceGroupConfiguration(services: [.init(service: service)], logger: logger))
+func runUntilSignalled(_ service: some Service, softShutdownTimeout: Duration?, logger: Logger) async throws {
+    var configuration = ServiceGroupConfiguration(services: [.init(service: service)], logger: logger)
+    // After this long, a warm shutdown escalates to cancellation (a cold shutdown).
+    configuration.maximumGracefulShutdownDuration = softShutdownTimeout
+    let group = ServiceGroup(configuration: configuration)
     try await withThrowingTaskGroup(of: Void.self) { tasks in
         tasks.addTask { try await group.run() }
         tasks.addTask {

@@ -82,3 +82,17 @@ enum SemanticsTasks {
         }
     }
 }
+
+extension SemanticsTasks {
+    /// Reports PROGRESS `steps` times, then returns "done".
+    static func registerProgress(in registry: TaskRegistry) {
+        registry.register("semantics.progress") { request in
+            let steps = try request.bind(["steps"])["steps"]!.integerValue ?? 1
+            for step in 1...max(1, steps) {
+                try await request.updateState("PROGRESS", meta: ["current": .integer(step), "total": .integer(steps)])
+                try await Task.sleep(for: .milliseconds(300))
+            }
+            return "done"
+        }
+    }
+}

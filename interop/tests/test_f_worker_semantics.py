@@ -191,3 +191,15 @@ def test_acks_late_message_stays_unacked_while_running(celery_client, extra_work
     time.sleep(0.2)
     ids = [json.loads(v)[0]["headers"]["id"] for v in redis_client.hvals("unacked")]
     assert res.id not in ids
+
+
+def test_update_state_progress_is_readable_from_python(celery_client, swift_worker):
+    res = send(celery_client, "semantics.progress", 3)
+    seen = []
+    deadline = time.time() + 10
+    while time.time() < deadline and not res.ready():
+        if res.state == "PROGRESS" and res.info not in seen:
+            seen.append(res.info)
+        time.sleep(0.05)
+    assert res.get(timeout=10) == "done"
+    assert {"current": 1, "total": 3} in seen or {"current": 2, "total": 3} in seen, seen

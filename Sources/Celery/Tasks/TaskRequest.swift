@@ -35,13 +35,33 @@ public struct TaskRequest: Sendable {
     public let logger: Logger
     /// The whole decoded message.
     public let message: TaskMessage
+    /// Stores a state for this task in the result backend; set by the worker.
+    let stateUpdater: (@Sendable (TaskState, JSONValue) async throws -> Void)?
 
     /// A request for `message` taken from `queue` by worker `hostname`.
     public init(message: TaskMessage, queue: String, hostname: String, logger: Logger) {
+        self.init(message: message, queue: queue, hostname: hostname, logger: logger, stateUpdater: nil)
+    }
+
+    init(
+        message: TaskMessage, queue: String, hostname: String, logger: Logger,
+        stateUpdater: (@Sendable (TaskState, JSONValue) async throws -> Void)?
+    ) {
         self.message = message
         self.queue = queue
         self.hostname = hostname
         self.logger = logger
+        self.stateUpdater = stateUpdater
+    }
+
+    /// Celery's `self.update_state(state=..., meta=...)`: stores `state` (a custom one such as
+    /// `PROGRESS`, or a standard one) with `meta` as its result, which Python reads as
+    /// `AsyncResult.state` and `AsyncResult.info`.
+    public func updateState(_ state: TaskState, meta: JSONValue = nil) async throws {
+        guard let stateUpdater else {
+            throw CeleryError(code: .resultBackend, message: "update_state needs a worker-provided request")
+        }
+        try await stateUpdater(state, meta)
     }
 
     /// Binds arguments to parameter names as Python calls a function: positional first,

@@ -209,7 +209,14 @@ public final class CeleryWorker: Service, Sendable {
                 logger: logger)
         }
 
-        let request = TaskRequest(message: message, queue: delivery.queue, hostname: workerConfiguration.hostname, logger: logger)
+        let backend = self.backend
+        let queue = delivery.queue
+        let request = TaskRequest(
+            message: message, queue: queue, hostname: workerConfiguration.hostname, logger: logger,
+            stateUpdater: { [self] state, meta in
+                try await backend.store(
+                    resultDocument(for: message, queue: queue, status: state, result: meta, dateDone: state.isReady))
+            })
         let ignoreResult = definition.options.ignoreResult || (message.headers.ignoreResult ?? false)
         let limits = message.headers.timeLimit
         let hardLimit = limits.hard ?? definition.options.timeLimit ?? workerConfiguration.timeLimit
