@@ -1,5 +1,6 @@
 """(f) Worker semantics: what a Python client observes of each task option, served by Swift."""
 import json
+import signal
 import time
 from datetime import datetime, timedelta, timezone
 
@@ -203,3 +204,54 @@ def test_update_state_progress_is_readable_from_python(celery_client, swift_work
         time.sleep(0.05)
     assert res.get(timeout=10) == "done"
     assert {"current": 1, "total": 3} in seen or {"current": 2, "total": 3} in seen, seen
+
+
+def _unacked_ids(redis_client):
+    return [json.loads(v)[0]["headers"]["id"] for v in redis_client.hvals("unacked")]
+
+
+def test_warm_shutdown_finishes_running_and_returns_held_messages(celery_client, extra_worker, redis_client):
+    queue = "warm"
+    worker = extra_worker(queue, "swift-warm@%h", "swift-warm-worker", extra=["-c", "2"])
+    running = [send(celery_client, "semantics.sleep", 1.5, queue=queue) for _ in range(2)]
+    waiting = [send(celery_client, "tasks.add", i, i, queue=queue) for i in range(3)]
+    held_eta = send(celery_client, "tasks.add", 7, 7, queue=queue, countdown=60)
+    time.sleep(0.5)
+    assert held_eta.id in _unacked_ids(redis_client)
+    started = time.monotonic()
+    rc, in_time = worker.proc.stop(timeout=15)
+    assert in_time and rc == 0, worker.proc.tail()
+    assert time.monotonic() - started >= 0.5, "running tasks were not waited for"
+    assert [r.get(timeout=1) for r in running] == [1.5, 1.5]
+    # Everything not finished is back in the queue, marked redelivered, and nothing is left unacked.
+    assert held_eta.id not in _unacked_ids(redis_client)
+    queued = [json.loads(raw) for raw in redis_client.lrange(queue, 0, -1)]
+    queued_ids = {m["headers"]["id"] for m in queued}
+    assert held_eta.id in queued_ids
+    for message in queued:
+        if message["headers"]["id"] == held_eta.id:
+            assert message["headers"].get("redelivered") is True
+            assert message["properties"]["delivery_info"].get("redelivered") is True
+    for r in waiting:
+        assert r.id in queued_ids or r.ready()
+    # A Python-compatible worker picks the returned messages up.
+    extra_worker(queue, "swift-warm2@%h", "swift-warm2-worker")
+    assert [r.get(timeout=10) for r in waiting] == [0, 2, 4]
+
+
+def test_cold_shutdown_leaves_acks_late_tasks_recoverable(celery_client, extra_worker, redis_client):
+    queue = "cold"
+    worker = extra_worker(queue, "swift-cold@%h", "swift-cold-worker", extra=["-c", "1", "--acks-late"])
+    res = send(celery_client, "semantics.sleep", 5, queue=queue)
+    time.sleep(0.5)
+    assert res.id in _unacked_ids(redis_client)
+    worker.proc.popen.send_signal(signal.SIGTERM)
+    time.sleep(0.2)
+    rc, in_time = worker.proc.stop(timeout=5, sig=signal.SIGINT)
+    assert in_time, "a second signal must stop the worker at once"
+    assert not res.ready()
+    assert res.id in _unacked_ids(redis_client), "the unfinished acks_late task must stay recoverable"
+    # A worker with a short visibility timeout restores and runs it.
+    extra_worker(queue, "swift-cold2@%h", "swift-cold2-worker",
+                 extra=["--visibility-timeout", "1", "--restore-interval", "0.5"])
+    assert res.get(timeout=20) == 5

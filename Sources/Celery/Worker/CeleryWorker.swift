@@ -228,6 +228,13 @@ public final class CeleryWorker: Service, Sendable {
         }
         let runtime = PythonFloat.repr((clock.now - started).timeInterval)
         var requeue = false
+        if Task.isCancelled, case .finished(.failure) = outcome {
+            // Cold shutdown interrupted the task: store nothing and leave its message as it is,
+            // so an acks_late task stays in unacked for the visibility restore, as in Celery.
+            logger.warning("Task \(shownName)[\(id)] interrupted by cold shutdown; its message is left unacknowledged")
+            if acksLate { buffer.release() }
+            return
+        }
 
         switch outcome {
         case .finished(.success(let value)):
