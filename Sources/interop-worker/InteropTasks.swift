@@ -35,6 +35,11 @@ enum InteropTasks {
         registry.register("tasks.echo") { request in
             try request.bind(["value"])["value"]!
         }
+        registry.register("tasks.tsum") { request in
+            let numbers = try request.bind(["numbers"])["numbers"]!
+            guard case .array(let items) = numbers else { throw PythonException.typeError("'\(numbers.pythonTypeName)' object is not iterable") }
+            return try items.reduce(JSONValue.integer(0)) { try PythonOperators.add($0, $1) }
+        }
         registry.register("tasks.tag") { request in
             .array([try request.bind(["i"])["i"]!, "swift"])
         }

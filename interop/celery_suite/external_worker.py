@@ -227,12 +227,14 @@ def manager(app, celery_session_worker):
 
 def pytest_collection_modifyitems(config, items):
     """Force the harness's per-test timeout over the suite's own
-    @pytest.mark.timeout(300/60/20) marks."""
+    @pytest.mark.timeout(300/60/20) marks (longer for catalog.SLOW tests)."""
     seconds = _env('INTEROP_TEST_TIMEOUT')
     if not seconds:
         return
+    slow = json.loads(_env('INTEROP_SLOW_TESTS', '{}'))
     for item in items:
-        item.add_marker(pytest.mark.timeout(float(seconds)), append=False)
+        t = max(float(seconds), float(slow.get(item.nodeid.split('[', 1)[0], 0)))
+        item.add_marker(pytest.mark.timeout(t), append=False)
 
 
 def _message(report):

@@ -334,6 +334,8 @@ def main(argv=None):
     ap.add_argument('--pidbox', action='store_true',
                     help='the worker answers pidbox broadcasts (inspect/revoke): run those tests too '
                          'and let the manager fixture wait for an idle worker')
+    ap.add_argument('--no-pidbox', action='store_true',
+                    help='with --python-worker: behave as for a worker without pidbox')
     ap.add_argument('--timeout', type=float, default=90.0, help='per-test timeout in seconds')
     ap.add_argument('--startup-timeout', type=float, default=60.0,
                     help='seconds for the worker to answer its first task')
@@ -348,7 +350,7 @@ def main(argv=None):
 
     broker = args.redis_url
     backend = args.backend_url or args.redis_url
-    pidbox = args.pidbox or args.python_worker
+    pidbox = (args.pidbox or args.python_worker) and not args.no_pidbox
     cmd_template = args.worker_cmd or (PYTHON_WORKER_CMD if args.python_worker else DEFAULT_WORKER_CMD)
 
     t_start = time.monotonic()
@@ -432,6 +434,7 @@ def main(argv=None):
         'INTEROP_PIDBOX': '1' if pidbox else '0',
         'INTEROP_RESULTS': str(results_path),
         'INTEROP_TEST_TIMEOUT': str(args.timeout),
+        'INTEROP_SLOW_TESTS': json.dumps(catalog.SLOW),
     })
 
     for n, kind, reason in plan:
@@ -445,7 +448,8 @@ def main(argv=None):
         log(f'running {len(to_run)} test(s); pytest output: {pytest_log}; worker log: {worker_log}')
         pytest_cmd = [sys.executable, '-m', 'pytest', *PYTEST_PLUGINS, '-p', 'external_worker',
                       '-rfE', '--tb=short', f'--timeout={args.timeout}', *args.pytest_arg, *to_run]
-        budget = len(to_run) * (args.timeout + 10) + args.startup_timeout + args.stop_timeout + 120
+        budget = (sum(max(args.timeout, catalog.SLOW.get(fn_key(n), 0)) + 10 for n in to_run)
+                  + args.startup_timeout + args.stop_timeout + 120)
         with open(pytest_log, 'w') as out:
             proc = subprocess.Popen(pytest_cmd, cwd=SUITE, env=env, stdout=out,
                                     stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,

@@ -45,3 +45,8 @@ def tag(i):
 def sleep(seconds):
     time.sleep(seconds)
     return seconds
+
+
+@app.task(name="tasks.tsum")
+def tsum(numbers):
+    return sum(numbers)

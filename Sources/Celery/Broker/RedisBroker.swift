@@ -33,7 +33,7 @@ final class RedisBroker: Sendable {
     private let commands: RedisConnection
     /// Fetches and blocking pops; only the consumer loop uses it.
     private let consumer: RedisConnection
-    private let scriptSHA = Mutex<String?>(nil)
+    private let transport = RedisScript(name: "transport", source: RedisBroker.transportScript)
 
     init(url: String) throws {
         endpoint = try RedisEndpoint(url: url)
@@ -181,24 +181,9 @@ final class RedisBroker: Sendable {
         return deliveries
     }
 
-    /// Runs the transport script by SHA, loading it on first use or after a server restart.
+    /// Runs the transport script with `unacked` and `unacked_index` as its first two keys.
     private func runScript(keys: [String], arguments: [any RedisArgumentConvertible]) async throws -> RedisReply {
-        let allKeys = [QueueKeys.unacked, QueueKeys.unackedIndex] + keys
-        let tail: [any RedisArgumentConvertible] = [allKeys.count] + allKeys + arguments
-        if let sha = scriptSHA.withLock({ $0 }) {
-            let reply = try await commands.send(RedisCommand("EVALSHA", arguments: [sha] + tail))
-            if case .error(let message) = reply, message.hasPrefix("NOSCRIPT") {
-                scriptSHA.withLock { $0 = nil }
-            } else {
-                return try reply.unwrapped(command: "EVALSHA (transport script)")
-            }
-        }
-        let loaded = try await commands.send(RedisCommand("SCRIPT", "LOAD", Self.transportScript)).unwrapped(command: "SCRIPT LOAD")
-        guard let sha = loaded.string else {
-            throw RedisError(code: .unexpectedReply, message: "SCRIPT LOAD returned no SHA")
-        }
-        scriptSHA.withLock { $0 = sha }
-        return try await commands.send(RedisCommand("EVALSHA", arguments: [sha] + tail)).unwrapped(command: "EVALSHA (transport script)")
+        try await transport.run(on: commands, keys: [QueueKeys.unacked, QueueKeys.unackedIndex] + keys, arguments: arguments)
     }
 
     /// KEYS[1] = unacked, KEYS[2] = unacked_index, KEYS[3...] = lists.

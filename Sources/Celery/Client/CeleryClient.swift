@@ -18,9 +18,7 @@ public final class CeleryClient: Sendable {
     let broker: RedisBroker
     let backend: RedisResultBackend
     private let logger: Logger
-    /// This client's id, sent as `reply_to` as Celery's `oid` is.
-    private let clientID = UUID().uuidString.lowercased()
-    private let origin = "gen\(ProcessInfo.processInfo.processIdentifier)@\(ProcessInfo.processInfo.hostName)"
+    private let builder: TaskMessageBuilder
 
     /// Creates a client; connections open on first use.
     ///
@@ -28,6 +26,7 @@ public final class CeleryClient: Sendable {
     public init(configuration: CeleryConfiguration, logger: Logger = Logger(label: "celery.client")) throws {
         self.configuration = configuration
         self.logger = logger
+        self.builder = TaskMessageBuilder(defaultQueue: configuration.defaultQueue)
         do {
             broker = try RedisBroker(url: configuration.brokerURL)
             backend = try RedisResultBackend(url: configuration.resultBackendURL, expires: configuration.resultExpires)
@@ -79,21 +78,7 @@ public final class CeleryClient: Sendable {
     public func makeMessage(
         _ name: String, args: [JSONValue] = [], kwargs: JSONObject = JSONObject(), options: TaskOptions = TaskOptions()
     ) -> TaskMessage {
-        let now = Date()
-        let id = options.taskID ?? UUID().uuidString.lowercased()
-        let eta = options.eta ?? options.countdown.map { now.addingTimeInterval($0.timeInterval) }
-        let expires = options.expires ?? options.expiresIn.map { now.addingTimeInterval($0.timeInterval) }
-        var headers = TaskHeaders(
-            task: name, id: id, shadow: options.shadow, eta: eta.map(CeleryTime.isoformat),
-            expires: expires.map(CeleryTime.isoformat), timeLimit: (options.timeLimit, options.softTimeLimit),
-            rootID: options.rootID, parentID: options.parentID, argsrepr: PythonRepr.tupleRepr(args),
-            kwargsrepr: PythonRepr.dictRepr(kwargs), origin: origin, ignoreResult: options.ignoreResult)
-        for (key, value) in options.headers { headers.object[key] = value }
-        let expiration = expires.map { String(max(0, Int(($0.timeIntervalSince(now) * 1000).rounded(.down)))) }
-        let properties = MessageProperties(
-            correlationID: id, replyTo: clientID, routingKey: options.queue ?? configuration.defaultQueue,
-            priority: options.priority, deliveryTag: UUID().uuidString.lowercased(), expiration: expiration)
-        return TaskMessage(headers: headers, properties: properties, args: args, kwargs: kwargs)
+        builder.message(name, args: args, kwargs: kwargs, options: options)
     }
 }
 

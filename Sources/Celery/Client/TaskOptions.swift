@@ -34,6 +34,20 @@ public struct TaskOptions: Sendable {
     public var parentID: String?
     /// The workflow's root task, when publishing from inside a task.
     public var rootID: String?
+    /// The group this task belongs to (`group_id`), for group and chord members.
+    public var groupID: String?
+    /// The position inside the group (`group_index`).
+    public var groupIndex: Int?
+    /// `link`: signatures to publish with this task's result when it succeeds.
+    public var link: [Signature] = []
+    /// `link_error`: signatures to publish with this task's id when it fails.
+    public var linkError: [Signature] = []
+    /// The rest of a chain, next step last, as Celery's `embed.chain`.
+    public var chain: [Signature]?
+    /// The chord body this task is a header member of (`embed.chord`).
+    public var chord: Signature?
+    /// The `reply_to` property; the client's id when `nil`.
+    public var replyTo: String?
 
     /// Options with Celery's defaults.
     public init(

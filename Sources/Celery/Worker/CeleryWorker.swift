@@ -30,6 +30,7 @@ public final class CeleryWorker: Service, Sendable {
     private let stopping = Atomic<Bool>(false)
     /// `gen<pid>@<host>`, as Celery's `origin` header names the publisher.
     private let origin = "gen\(ProcessInfo.processInfo.processIdentifier)@\(ProcessInfo.processInfo.hostName)"
+    private let canvas: CanvasDispatch
 
     /// Creates a worker; connections open when it runs.
     ///
@@ -51,6 +52,9 @@ public final class CeleryWorker: Service, Sendable {
             throw CeleryError(code: .invalidConfiguration, message: "\(error)")
         }
         buffer = DeliveryBuffer(limit: workerConfiguration.concurrency * workerConfiguration.prefetchMultiplier)
+        canvas = CanvasDispatch(
+            broker: broker, backend: backend, builder: TaskMessageBuilder(defaultQueue: configuration.defaultQueue),
+            logger: logger)
     }
 
     /// Consumes until graceful shutdown or cancellation.
@@ -176,6 +180,7 @@ public final class CeleryWorker: Service, Sendable {
             taskLogger.info("Discarding revoked task: \(shownName)[\(id)] (expired)")
             let revoked = ExceptionInfo(type: "TaskRevokedError", module: "celery.exceptions", arguments: ["expired"])
             await store(resultDocument(for: message, queue: delivery.queue, status: .revoked, result: revoked.jsonValue), logger: taskLogger)
+            await chordPartReturn(of: message, state: .revoked, result: revoked.jsonValue, logger: taskLogger)
             await finish(delivery)
             return
         }
@@ -238,9 +243,21 @@ public final class CeleryWorker: Service, Sendable {
 
         switch outcome {
         case .finished(.success(let value)):
-            if !ignoreResult {
-                await store(resultDocument(for: message, queue: delivery.queue, status: .success, result: value), logger: logger)
+            // Callbacks and the next chain step go out before the result is stored, as in Celery.
+            var children: [String] = []
+            do {
+                children = try await canvas.publishSuccessors(of: message, result: value)
+            } catch {
+                logger.error("Cannot publish the callbacks of \(shownName)[\(id)]: \(error)")
             }
+            if !ignoreResult {
+                await store(
+                    resultDocument(
+                        for: message, queue: delivery.queue, status: .success, result: value,
+                        children: .array(children.map { [[.string($0), nil], nil] })),
+                    logger: logger)
+            }
+            await chordPartReturn(of: message, state: .success, result: value, logger: logger)
             logger.info("Task \(shownName)[\(id)] succeeded in \(runtime)s: \(PythonRepr.repr(value))")
         case .hardLimitExceeded:
             let limit = hardLimit ?? 0
@@ -249,6 +266,8 @@ public final class CeleryWorker: Service, Sendable {
                 arguments: [limit == limit.rounded() ? .integer(Int64(limit)) : .double(limit)])
             logger.error("Hard time limit (\(PythonFloat.repr(limit))s) exceeded for \(shownName)[\(id)]")
             await store(resultDocument(for: message, queue: delivery.queue, status: .failure, result: exceeded.jsonValue), logger: logger)
+            await chordPartReturn(of: message, state: .failure, result: exceeded.jsonValue, logger: logger)
+            await publishErrbacks(of: message, logger: logger)
         case .finished(.failure(let error as TaskRetry)):
             await retry(message, delivery: delivery, definition: definition, retry: error, logger: logger)
         case .finished(.failure(let error as TaskReject)):
@@ -286,6 +305,24 @@ public final class CeleryWorker: Service, Sendable {
         logger.error(
             "Task \(message.headers.shadow ?? message.headers.task)[\(message.headers.id)] raised unexpected: \(exception.info.pythonRepr)\n\(traceback)"
         )
+        await chordPartReturn(of: message, state: .failure, result: exception.info.jsonValue, logger: logger)
+        await publishErrbacks(of: message, logger: logger)
+    }
+
+    private func publishErrbacks(of message: TaskMessage, logger: Logger) async {
+        do {
+            try await canvas.publishErrbacks(of: message)
+        } catch {
+            logger.error("Cannot publish the errbacks of \(message.headers.task)[\(message.headers.id)]: \(error)")
+        }
+    }
+
+    private func chordPartReturn(of message: TaskMessage, state: TaskState, result: JSONValue, logger: Logger) async {
+        do {
+            try await canvas.chordPartReturn(of: message, state: state, result: result)
+        } catch {
+            logger.error("Chord \(message.headers.group ?? "?") of \(message.headers.task)[\(message.headers.id)] failed: \(error)")
+        }
     }
 
     /// Celery's `Task.retry`: re-publish the same task id with `retries + 1` and the new ETA,

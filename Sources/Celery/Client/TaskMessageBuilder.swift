@@ -1,0 +1,81 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+
+/// Builds task messages exactly as Celery 5.7's `apply_async` writes them; shared by the
+/// client and by the worker when it publishes callbacks, chain steps and chord bodies.
+struct TaskMessageBuilder: Sendable {
+    /// `gen<pid>@<host>`: the publisher, as Celery's `origin` header names it.
+    var origin = "gen\(ProcessInfo.processInfo.processIdentifier)@\(ProcessInfo.processInfo.hostName)"
+    /// The `reply_to` property (Celery's per-app `oid`).
+    var replyTo = UUID().uuidString.lowercased()
+    /// The queue for options that name none.
+    var defaultQueue: String
+
+    func message(_ name: String, args: [JSONValue], kwargs: JSONObject, options: TaskOptions) -> TaskMessage {
+        let now = Date()
+        let id = options.taskID ?? UUID().uuidString.lowercased()
+        let eta = options.eta ?? options.countdown.map { now.addingTimeInterval($0.timeInterval) }
+        let expires = options.expires ?? options.expiresIn.map { now.addingTimeInterval($0.timeInterval) }
+        var headers = TaskHeaders(
+            task: name, id: id, shadow: options.shadow, eta: eta.map(CeleryTime.isoformat),
+            expires: expires.map(CeleryTime.isoformat), group: options.groupID, groupIndex: options.groupIndex,
+            timeLimit: (options.timeLimit, options.softTimeLimit), rootID: options.rootID, parentID: options.parentID,
+            argsrepr: PythonRepr.tupleRepr(args), kwargsrepr: PythonRepr.dictRepr(kwargs), origin: origin,
+            ignoreResult: options.ignoreResult)
+        for (key, value) in options.headers { headers.object[key] = value }
+        let expiration = expires.map { String(max(0, Int(($0.timeIntervalSince(now) * 1000).rounded(.down)))) }
+        let properties = MessageProperties(
+            correlationID: id, replyTo: options.replyTo ?? replyTo, routingKey: options.queue ?? defaultQueue,
+            priority: options.priority, deliveryTag: UUID().uuidString.lowercased(), expiration: expiration)
+        let embed = JSONObject([
+            ("callbacks", options.link.isEmpty ? .null : .array(options.link.map(\.jsonValue))),
+            ("errbacks", options.linkError.isEmpty ? .null : .array(options.linkError.map(\.jsonValue))),
+            ("chain", options.chain.map { .array($0.map(\.jsonValue)) } ?? .null),
+            ("chord", options.chord?.jsonValue ?? .null),
+        ])
+        return TaskMessage(headers: headers, properties: properties, args: args, kwargs: kwargs, embed: embed)
+    }
+}
+
+extension TaskOptions {
+    /// The options a serialized signature carries (`options` in Celery's names), as the
+    /// worker publishes callbacks and chain steps with them.
+    init(signatureOptions options: JSONObject) {
+        self.init()
+        taskID = options["task_id"]?.stringValue
+        queue = options["queue"]?.stringValue ?? options["routing_key"]?.stringValue
+        if let countdown = options["countdown"]?.doubleValue { self.countdown = .nanoseconds(Int64(countdown * 1e9)) }
+        if let eta = options["eta"]?.stringValue.flatMap(CeleryTime.parse) { self.eta = eta.date }
+        if let expires = options["expires"] {
+            if let seconds = expires.doubleValue {
+                expiresIn = .nanoseconds(Int64(seconds * 1e9))
+            } else if let date = expires.stringValue.flatMap(CeleryTime.parse) {
+                self.expires = date.date
+            }
+        }
+        priority = options["priority"]?.integerValue.map { Int($0) } ?? 0
+        groupID = options["group_id"]?.stringValue
+        groupIndex = options["group_index"]?.integerValue.map { Int($0) }
+        link = Self.signatures(options["link"])
+        linkError = Self.signatures(options["link_error"])
+        chord = options["chord"].flatMap(Signature.init(json:))
+        replyTo = options["reply_to"]?.stringValue
+        shadow = options["shadow"]?.stringValue
+        timeLimit = options["time_limit"]?.doubleValue
+        softTimeLimit = options["soft_time_limit"]?.doubleValue
+        ignoreResult = options["ignore_result"]?.boolValue ?? false
+        if case .object(let headers)? = options["headers"] { self.headers = headers }
+    }
+
+    /// One signature or a list of them, as `link`/`link_error` may hold either.
+    static func signatures(_ value: JSONValue?) -> [Signature] {
+        switch value {
+        case .array(let items)?: return items.compactMap(Signature.init(json:))
+        case let single?: return Signature(json: single).map { [$0] } ?? []
+        case nil: return []
+        }
+    }
+}

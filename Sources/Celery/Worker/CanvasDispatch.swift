@@ -1,0 +1,136 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+import Logging
+
+/// What a finished task publishes for the canvas around it, as Celery's worker does: `link`
+/// callbacks and the next chain step on success, `link_error` errbacks on failure, and the
+/// chord body once the last header task is in (through the Redis backend's chord keys).
+struct CanvasDispatch: Sendable {
+    let broker: RedisBroker
+    let backend: RedisResultBackend
+    let builder: TaskMessageBuilder
+    let logger: Logger
+
+    /// Publishes callbacks (as one group when there are several) and the next chain step
+    /// with `result` in front of their arguments; returns the ids published, for `children`.
+    func publishSuccessors(of message: TaskMessage, result: JSONValue) async throws -> [String] {
+        var children: [String] = []
+        let parent = message.headers
+        let callbacks = TaskOptions.signatures(message.embed["callbacks"])
+        if callbacks.count == 1 {
+            children += try await publish(callbacks[0], prepending: [result], parent: message)
+        } else if callbacks.count > 1 {
+            let groupID = UUID().uuidString.lowercased()
+            for (index, callback) in callbacks.enumerated() {
+                children += try await publish(callback, prepending: [result], parent: message, groupID: groupID, groupIndex: index)
+            }
+        }
+        if case .array(var chain)? = message.embed["chain"], let last = chain.popLast(), let next = Signature(json: last) {
+            children += try await publish(next, prepending: [result], parent: message, chain: chain.compactMap(Signature.init(json:)))
+        }
+        _ = parent
+        return children
+    }
+
+    /// Publishes the errbacks as a group with the failed task's id as their argument (the
+    /// form of Celery's errbacks that works across languages).
+    func publishErrbacks(of message: TaskMessage) async throws {
+        let errbacks = TaskOptions.signatures(message.embed["errbacks"])
+        guard !errbacks.isEmpty else { return }
+        let groupID = UUID().uuidString.lowercased()
+        for (index, errback) in errbacks.enumerated() {
+            _ = try await publish(
+                errback, prepending: [.string(message.headers.id)], parent: message, groupID: groupID, groupIndex: index)
+        }
+    }
+
+    /// Records a chord header task's outcome and, when it completes the chord, publishes the
+    /// body with every header result in `group_index` order, or fails it with `ChordError`.
+    func chordPartReturn(of message: TaskMessage, state: TaskState, result: JSONValue) async throws {
+        guard let bodyJSON = message.embed["chord"], !bodyJSON.isNull, let body = Signature(json: bodyJSON),
+            let groupID = message.headers.group
+        else { return }
+        let outcome = try await backend.chordPartReturn(
+            groupID: groupID, taskID: message.headers.id, groupIndex: message.headers.groupIndex, state: state, result: result)
+        guard case .complete(let results, let token) = outcome else { return }
+        if let failed = results.first(where: { $0.state == .failure || $0.state == .revoked }) {
+            let exception = ExceptionInfo(failed.result)
+            let description = exception?.pythonRepr ?? PythonRepr.repr(failed.result)
+            logger.error("Chord \(groupID) raised: ChordError('Dependency \(failed.taskID) raised \(description)')")
+            try await failChordBody(body, message: message, reason: "Dependency \(failed.taskID) raised \(description)")
+            try? await backend.dropChordSize(groupID: groupID)
+            return
+        }
+        guard try await backend.extendChordClaim(groupID: groupID, token: token) else {
+            logger.warning("Chord callback for '\(groupID)' not published: dispatch claim is no longer owned by this worker")
+            return
+        }
+        defer { Task { [backend] in try? await backend.cleanUpChord(groupID: groupID, token: token) } }
+        _ = try await publish(body, prepending: [.array(results.map(\.result))], parent: message)
+    }
+
+    /// Celery's `chord_error_from_stack`: the body's errbacks get its id, and the body's result
+    /// is a FAILURE with `ChordError`.
+    private func failChordBody(_ body: Signature, message: TaskMessage, reason: String) async throws {
+        let bodyID = body.taskID ?? UUID().uuidString.lowercased()
+        let errbacks = TaskOptions.signatures(body.options["link_error"])
+        if !errbacks.isEmpty {
+            let groupID = UUID().uuidString.lowercased()
+            for (index, errback) in errbacks.enumerated() {
+                _ = try await publish(errback, prepending: [.string(bodyID)], parent: message, groupID: groupID, groupIndex: index)
+            }
+        }
+        let error = ExceptionInfo(type: "ChordError", module: "celery.exceptions", arguments: [.string(reason)])
+        try await backend.store(
+            TaskResultDocument(
+                taskID: bodyID, status: .failure, result: error.jsonValue,
+                traceback: "Traceback (most recent call last):\n  File \"<swift-celery>\", line 1, in chord\ncelery.exceptions.ChordError: \(reason)\n",
+                dateDone: CeleryTime.isoformat(Date()), groupID: body.options["group_id"]?.stringValue))
+    }
+
+    /// Publishes one signature as `signature.apply_async(prepending, ...)` from inside a task:
+    /// the parent's id becomes `parent_id`, its root stays the root. Chains and groups expand
+    /// as Celery expands them; returns the ids of the tasks published.
+    func publish(
+        _ signature: Signature, prepending: [JSONValue], parent: TaskMessage, chain: [Signature]? = nil,
+        groupID: String? = nil, groupIndex: Int? = nil
+    ) async throws -> [String] {
+        switch signature.subtaskType {
+        case "chain":
+            let steps = (signature.kwargs["tasks"]?.arrayValue ?? []).compactMap(Signature.init(json:))
+            guard let first = steps.first else { return [] }
+            return try await publish(
+                first, prepending: signature.immutable ? [] : prepending, parent: parent,
+                chain: Array(steps.dropFirst().reversed()) + (chain ?? []), groupID: groupID, groupIndex: groupIndex)
+        case "group":
+            let members = (signature.kwargs["tasks"]?.arrayValue ?? []).compactMap(Signature.init(json:))
+            let id = signature.taskID ?? UUID().uuidString.lowercased()
+            var published: [String] = []
+            for (index, member) in members.enumerated() {
+                published += try await publish(
+                    member, prepending: signature.immutable ? [] : prepending, parent: parent, groupID: id, groupIndex: index)
+            }
+            return published
+        case nil:
+            break
+        case let other?:
+            throw PythonException.runtimeError("canvas primitive '\(other)' is not supported by the Swift worker yet")
+        }
+        var options = TaskOptions(signatureOptions: signature.options)
+        options.parentID = parent.headers.id
+        options.rootID = parent.headers.rootID ?? parent.headers.id
+        if options.priority == 0 { options.priority = parent.properties.priority }
+        if let chain { options.chain = chain }
+        if let groupID {
+            options.groupID = groupID
+            options.groupIndex = groupIndex
+        }
+        let args = signature.immutable ? signature.args : prepending + signature.args
+        let message = builder.message(signature.task, args: args, kwargs: signature.kwargs, options: options)
+        try await broker.publish(message.envelopeBytes(), queue: message.properties.routingKey ?? builder.defaultQueue, priority: options.priority)
+        return [message.headers.id]
+    }
+}
