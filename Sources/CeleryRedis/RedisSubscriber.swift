@@ -50,6 +50,15 @@ public final class RedisSubscriber: @unchecked Sendable {
         close(wakeWrite)
     }
 
+    /// Subscribes to every channel matching `pattern` (PSUBSCRIBE), as kombu's fanout
+    /// consumers do; returns once Redis confirmed it. Messages arrive with their channel name.
+    public func psubscribe(_ pattern: String) async throws {
+        try await subscribe(Self.patternPrefix + pattern)
+    }
+
+    /// Marks a pattern subscription in the channel set (no real channel starts with NUL).
+    private static let patternPrefix = "\u{0}pattern:"
+
     /// Subscribes to `channel` and returns once Redis confirmed it, so a message published
     /// afterwards cannot be missed.
     public func subscribe(_ channel: String) async throws {
@@ -58,7 +67,7 @@ public final class RedisSubscriber: @unchecked Sendable {
                 guard !state.closed else { return false }
                 state.confirmations[channel, default: []].append(continuation)
                 if state.channels.insert(channel).inserted {
-                    state.outgoing.append(RedisCommand("SUBSCRIBE", channel))
+                    state.outgoing.append(Self.subscribeCommand(for: channel))
                 } else if state.confirmations[channel]!.count == 1 {
                     // Already subscribed and confirmed earlier: nothing to wait for.
                     state.confirmations[channel] = nil
@@ -97,6 +106,12 @@ public final class RedisSubscriber: @unchecked Sendable {
         wake()
     }
 
+    private static func subscribeCommand(for channel: String) -> RedisCommand {
+        channel.hasPrefix(patternPrefix)
+            ? RedisCommand("PSUBSCRIBE", String(channel.dropFirst(patternPrefix.count)))
+            : RedisCommand("SUBSCRIBE", channel)
+    }
+
     private func wake() {
         var byte: UInt8 = 1
         _ = write(wakeWrite, &byte, 1)
@@ -111,7 +126,7 @@ public final class RedisSubscriber: @unchecked Sendable {
                     let fresh = try RedisContext(endpoint: endpoint, connectTimeout: .seconds(5), readTimeout: nil)
                     // Re-subscribe to everything after a reconnect.
                     state.withLock { state in
-                        state.outgoing = state.channels.sorted().map { RedisCommand("SUBSCRIBE", $0) }
+                        state.outgoing = state.channels.sorted().map(Self.subscribeCommand(for:))
                     }
                     context = fresh
                     backoff = .milliseconds(50)
@@ -155,10 +170,13 @@ public final class RedisSubscriber: @unchecked Sendable {
         switch kind {
         case "message":
             onMessage(channel, parts[2].bytes ?? [])
-        case "subscribe":
+        case "pmessage":
+            if parts.count >= 4, let realChannel = parts[2].string { onMessage(realChannel, parts[3].bytes ?? []) }
+        case "subscribe", "psubscribe":
+            let key = kind == "psubscribe" ? Self.patternPrefix + channel : channel
             let waiting = state.withLock { state in
-                defer { state.confirmations[channel] = nil }
-                return state.confirmations[channel] ?? []
+                defer { state.confirmations[key] = nil }
+                return state.confirmations[key] ?? []
             }
             for continuation in waiting { continuation.resume() }
         default:

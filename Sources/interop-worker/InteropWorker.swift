@@ -65,6 +65,18 @@ struct Worker: AsyncParsableCommand {
     @Option(name: .long, help: "Seconds a warm shutdown may wait for running tasks before turning cold (as Celery 5.5+).")
     var softShutdownTimeout: Double?
 
+    @Flag(name: [.customShort("E"), .customLong("task-events")], help: "Send task events (worker_send_task_events).")
+    var taskEvents = false
+
+    @Flag(name: .long, help: "Send no worker-online/heartbeat/offline events.")
+    var withoutHeartbeat = false
+
+    @Flag(name: .long, help: "Accepted for compatibility with `celery worker`; the Swift worker does no gossip.")
+    var withoutGossip = false
+
+    @Flag(name: .long, help: "Accepted for compatibility with `celery worker`; the Swift worker does no mingle.")
+    var withoutMingle = false
+
     @Flag(name: .long, help: "Log one JSON object per line.")
     var jsonLogs = false
 
@@ -88,6 +100,8 @@ struct Worker: AsyncParsableCommand {
             queues: queues.split(separator: ",").map { String($0).trimmingWhitespace() },
             concurrency: concurrency, prefetchMultiplier: prefetchMultiplier, acksLate: acksLate,
             hostname: WorkerConfiguration.expandHostname(hostname))
+        workerConfiguration.sendTaskEvents = taskEvents
+        workerConfiguration.sendHeartbeats = !withoutHeartbeat
         workerConfiguration.timeLimit = timeLimit
         workerConfiguration.softTimeLimit = softTimeLimit
         workerConfiguration.visibilityRestoreInterval = .milliseconds(Int(restoreInterval * 1000))
@@ -106,7 +120,9 @@ struct Worker: AsyncParsableCommand {
 /// ServiceGroup's own signal lists cannot share a signal between the two, so the signals are
 /// handled here and turned into its graceful-shutdown and cancellation.
 func runUntilSignalled(_ service: some Service, softShutdownTimeout: Duration?, logger: Logger) async throws {
-    var configuration = ServiceGroupConfiguration(services: [.init(service: service)], logger: logger)
+    // A worker that stops by itself (`celery control shutdown`) ends the group normally.
+    var configuration = ServiceGroupConfiguration(
+        services: [.init(service: service, successTerminationBehavior: .gracefullyShutdownGroup)], logger: logger)
     // After this long, a warm shutdown escalates to cancellation (a cold shutdown).
     configuration.maximumGracefulShutdownDuration = softShutdownTimeout
     let group = ServiceGroup(configuration: configuration)

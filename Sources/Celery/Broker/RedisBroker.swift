@@ -124,6 +124,35 @@ final class RedisBroker: Sendable {
         return restored
     }
 
+    /// Publishes to a fanout exchange as kombu's Redis transport does: `PUBLISH
+    /// /<db>.<exchange>[/<routing key>]` (events, pidbox broadcasts).
+    func publishFanout(_ envelope: [UInt8], exchange: String, routingKey: String) async throws {
+        try await commands.send(RedisCommand("PUBLISH", Self.fanoutChannel(database: endpoint.database, exchange: exchange, routingKey: routingKey), envelope))
+            .unwrapped(command: "PUBLISH")
+    }
+
+    /// The pub/sub channel of a fanout exchange: `/<db>.<exchange>` plus `/<routing key>` when one is given.
+    static func fanoutChannel(database: Int, exchange: String, routingKey: String) -> String {
+        "/\(database).\(exchange)" + (routingKey.isEmpty ? "" : "/\(routingKey)")
+    }
+
+    /// Sends a remote-control reply as kombu's pidbox does: to every queue bound to the
+    /// `reply.celery.pidbox` exchange with `routingKey` (the caller's oid). Dropped when the
+    /// caller has already gone (no binding), as with Celery.
+    func publishReply(_ envelope: [UInt8], routingKey: String) async throws {
+        let members = try await commands.send(RedisCommand("SMEMBERS", "_kombu.binding.reply.celery.pidbox"))
+            .unwrapped(command: "SMEMBERS")
+        let separator = Array(QueueKeys.prioritySeparator.utf8)
+        for member in members.array ?? [] {
+            guard let bytes = member.bytes else { continue }
+            let fields = bytes.split(separator: separator[0], omittingEmptySubsequences: false)
+            // "rk \x06\x16 pattern \x06\x16 queue": split on 0x06, then drop each 0x16.
+            let parts = fields.enumerated().map { index, part in index == 0 ? Array(part) : Array(part.dropFirst()) }
+            guard parts.count == 3, String(decoding: parts[0], as: UTF8.self) == routingKey else { continue }
+            try await publish(envelope, queue: String(decoding: parts[2], as: UTF8.self), priority: 0)
+        }
+    }
+
     /// LPUSHes a message onto the list for its queue and priority.
     func publish(_ envelope: [UInt8], queue: String, priority: Int) async throws {
         try await commands.send(RedisCommand("LPUSH", QueueKeys.key(queue: queue, priority: priority), envelope))

@@ -22,15 +22,18 @@ public final class CeleryWorker: Service, Sendable {
     public let workerConfiguration: WorkerConfiguration
     /// The tasks this worker runs.
     public let registry: TaskRegistry
-    private let logger: Logger
-    private let broker: RedisBroker
-    private let backend: RedisResultBackend
-    private let buffer: DeliveryBuffer
-    private let schedule = EtaSchedule()
-    private let stopping = Atomic<Bool>(false)
+    let logger: Logger
+    let broker: RedisBroker
+    let backend: RedisResultBackend
+    let buffer: DeliveryBuffer
+    let schedule = EtaSchedule()
+    let stopping = Atomic<Bool>(false)
     /// `gen<pid>@<host>`, as Celery's `origin` header names the publisher.
     private let origin = "gen\(ProcessInfo.processInfo.processIdentifier)@\(ProcessInfo.processInfo.hostName)"
     private let canvas: CanvasDispatch
+    /// Running tasks, revokes, totals, clock and the settings remote control changes.
+    let state: WorkerState
+    let events: EventDispatcher
 
     /// Creates a worker; connections open when it runs.
     ///
@@ -52,6 +55,10 @@ public final class CeleryWorker: Service, Sendable {
             throw CeleryError(code: .invalidConfiguration, message: "\(error)")
         }
         buffer = DeliveryBuffer(limit: workerConfiguration.concurrency * workerConfiguration.prefetchMultiplier)
+        state = WorkerState(
+            queues: workerConfiguration.queues, concurrency: workerConfiguration.concurrency,
+            eventsEnabled: workerConfiguration.sendTaskEvents)
+        events = EventDispatcher(broker: broker, state: state, hostname: workerConfiguration.hostname, logger: logger)
         canvas = CanvasDispatch(
             broker: broker, backend: backend, builder: TaskMessageBuilder(defaultQueue: configuration.defaultQueue),
             logger: logger)
@@ -70,6 +77,8 @@ public final class CeleryWorker: Service, Sendable {
                     group.addTask { await self.consumeLoop() }
                     group.addTask { await self.schedule.run(into: self.buffer) }
                     group.addTask { await self.visibilityRestoreLoop() }
+                    group.addTask { await self.runRemoteControl() }
+                    if self.workerConfiguration.sendHeartbeats { group.addTask { await self.heartbeatLoop() } }
                     for _ in 0..<self.workerConfiguration.concurrency {
                         group.addTask {
                             while let item = await self.buffer.next() { await self.process(item) }
@@ -84,11 +93,15 @@ public final class CeleryWorker: Service, Sendable {
             self.stopTakingWork()
         }
         await returnHeldMessages()
+        if workerConfiguration.sendHeartbeats {
+            await events.workerEvent("worker-offline", active: 0, processed: state.totals.values.reduce(0, +))
+        }
         broker.close()
         backend.close()
     }
 
-    private func stopTakingWork() {
+    /// Stops taking work: the warm shutdown `celery control shutdown` and SIGTERM ask for.
+    func stopTakingWork() {
         buffer.shutdown()
         schedule.shutdown()
         stopping.store(true, ordering: .relaxed)
@@ -97,12 +110,21 @@ public final class CeleryWorker: Service, Sendable {
     /// Fetches while there is room, in batches when the queues have messages and with a
     /// blocking pop when they are empty; backs off while the broker is unreachable.
     private func consumeLoop() async {
-        var keys = RedisBroker.consumeKeys(queues: workerConfiguration.queues)
-        let keysPerStep = workerConfiguration.queues.count
+        var queues = state.queues
+        var keys = RedisBroker.consumeKeys(queues: queues)
         var backoff = Backoff()
         while true {
             let room = await buffer.waitForRoom()
             guard room > 0 else { return }
+            if state.queues != queues {
+                queues = state.queues
+                keys = RedisBroker.consumeKeys(queues: queues)
+            }
+            let keysPerStep = queues.count
+            guard !queues.isEmpty else {
+                try? await Task.sleep(for: .milliseconds(200))
+                continue
+            }
             do {
                 var deliveries = try await broker.fetch(keys: keys, limit: room)
                 if deliveries.isEmpty, !buffer.isShutDown {
@@ -120,6 +142,20 @@ public final class CeleryWorker: Service, Sendable {
                     logger.error("consumer: Cannot connect to \(broker.endpoint): \(error). Trying again in \(delay)...")
                 }
                 try? await Task.sleep(for: delay)
+            }
+        }
+    }
+
+    /// `worker-online`, then `worker-heartbeat` every 2 s, as Celery's heartbeat step.
+    private func heartbeatLoop() async {
+        var type = "worker-online"
+        while !stopping.load(ordering: .relaxed) {
+            await events.workerEvent(type, active: state.active.count, processed: state.totals.values.reduce(0, +))
+            type = "worker-heartbeat"
+            let clock = ContinuousClock()
+            let deadline = clock.now.advanced(by: .milliseconds(Int(EventDispatcher.heartbeatFrequency * 1000)))
+            while clock.now < deadline, !stopping.load(ordering: .relaxed) {
+                try? await Task.sleep(for: min(.milliseconds(100), clock.now.duration(to: deadline)))
             }
         }
     }
@@ -174,13 +210,27 @@ public final class CeleryWorker: Service, Sendable {
             await finish(delivery)
             return
         }
-        if item.message == nil { taskLogger.info("Task \(shownName)[\(id)] received") }
+        if item.message == nil {
+            taskLogger.info("Task \(shownName)[\(id)] received")
+            await events.taskEvent("task-received", [
+                ("uuid", .string(id)), ("name", .string(name)), ("args", .string(message.headers.argsrepr ?? PythonRepr.tupleRepr(message.args))),
+                ("kwargs", .string(message.headers.kwargsrepr ?? PythonRepr.dictRepr(message.kwargs))),
+                ("root_id", message.headers.rootID.map(JSONValue.string) ?? nil), ("parent_id", message.headers.parentID.map(JSONValue.string) ?? nil),
+                ("retries", .integer(Int64(message.headers.retries))), ("eta", message.headers.eta.map(JSONValue.string) ?? nil),
+                ("expires", message.headers.expires.map(JSONValue.string) ?? nil),
+            ])
+        }
+
+        if state.isRevoked(id) {
+            taskLogger.info("Discarding revoked task: \(shownName)[\(id)]")
+            await revokeResult(of: message, queue: delivery.queue, reason: "revoked", logger: taskLogger)
+            await finish(delivery)
+            return
+        }
 
         if let expires = message.headers.expires.flatMap(CeleryTime.parse), expires.date < Date() {
             taskLogger.info("Discarding revoked task: \(shownName)[\(id)] (expired)")
-            let revoked = ExceptionInfo(type: "TaskRevokedError", module: "celery.exceptions", arguments: ["expired"])
-            await store(resultDocument(for: message, queue: delivery.queue, status: .revoked, result: revoked.jsonValue), logger: taskLogger)
-            await chordPartReturn(of: message, state: .revoked, result: revoked.jsonValue, logger: taskLogger)
+            await revokeResult(of: message, queue: delivery.queue, reason: "expired", logger: taskLogger)
             await finish(delivery)
             return
         }
@@ -224,15 +274,28 @@ public final class CeleryWorker: Service, Sendable {
             })
         let ignoreResult = definition.options.ignoreResult || (message.headers.ignoreResult ?? false)
         let limits = message.headers.timeLimit
-        let hardLimit = limits.hard ?? definition.options.timeLimit ?? workerConfiguration.timeLimit
-        let softLimit = limits.soft ?? definition.options.softTimeLimit ?? workerConfiguration.softTimeLimit
+        let runtimeLimits = state.timeLimits(for: message.headers.task)
+        let hardLimit = limits.hard ?? runtimeLimits?.hard ?? definition.options.timeLimit ?? workerConfiguration.timeLimit
+        let softLimit = limits.soft ?? runtimeLimits?.soft ?? definition.options.softTimeLimit ?? workerConfiguration.softTimeLimit
+        if let rateLimit = state.rateLimit(for: message.headers.task) { await rateLimit.acquire() }
+
         let clock = ContinuousClock()
         let started = clock.now
-        let outcome = await runWithTimeLimits(soft: softLimit.map(Self.duration), hard: hardLimit.map(Self.duration)) {
-            try await definition.handler(request)
-        }
-        let runtime = PythonFloat.repr((clock.now - started).timeInterval)
+        let work = Task { try await definition.handler(request) }
+        state.started(id, WorkerState.ActiveTask(
+            message: message, queue: delivery.queue, started: Date(), acknowledged: !acksLate, cancel: { work.cancel() }))
+        await events.taskEvent("task-started", [("uuid", .string(id))])
+        let outcome = await runWithTimeLimits(soft: softLimit.map(Self.duration), hard: hardLimit.map(Self.duration), work: work)
+        let runtimeSeconds = (clock.now - started).timeInterval
+        let runtime = PythonFloat.repr(runtimeSeconds)
+        let terminated = state.finished(id, name: message.headers.task)
         var requeue = false
+        if terminated {
+            logger.info("Task \(shownName)[\(id)] terminated by revoke")
+            await revokeResult(of: message, queue: delivery.queue, reason: "terminated", logger: logger)
+            if acksLate { await finish(delivery) }
+            return
+        }
         if Task.isCancelled, case .finished(.failure) = outcome {
             // Cold shutdown interrupted the task: store nothing and leave its message as it is,
             // so an acks_late task stays in unacked for the visibility restore, as in Celery.
@@ -259,6 +322,9 @@ public final class CeleryWorker: Service, Sendable {
             }
             await chordPartReturn(of: message, state: .success, result: value, logger: logger)
             logger.info("Task \(shownName)[\(id)] succeeded in \(runtime)s: \(PythonRepr.repr(value))")
+            await events.taskEvent("task-succeeded", [
+                ("uuid", .string(id)), ("result", .string(PythonRepr.repr(value))), ("runtime", .double(runtimeSeconds)),
+            ])
         case .hardLimitExceeded:
             let limit = hardLimit ?? 0
             let exceeded = ExceptionInfo(
@@ -273,6 +339,7 @@ public final class CeleryWorker: Service, Sendable {
         case .finished(.failure(let error as TaskReject)):
             requeue = error.requeue && acksLate
             logger.info("Task \(shownName)[\(id)] rejected\(error.requeue ? " (requeued)" : ""): \(error.reason ?? "")")
+            await events.taskEvent("task-rejected", [("uuid", .string(id)), ("requeue", .bool(requeue))])
         case .finished(.failure(is TaskIgnore)):
             logger.info("Task \(shownName)[\(id)] ignored")
         case .finished(.failure(let error)):
@@ -307,6 +374,21 @@ public final class CeleryWorker: Service, Sendable {
         )
         await chordPartReturn(of: message, state: .failure, result: exception.info.jsonValue, logger: logger)
         await publishErrbacks(of: message, logger: logger)
+        await events.taskEvent("task-failed", [
+            ("uuid", .string(message.headers.id)), ("exception", .string(exception.info.pythonRepr)), ("traceback", .string(traceback)),
+        ])
+    }
+
+    /// Stores REVOKED with `TaskRevokedError(reason)` (`revoked`, `expired`, `terminated`),
+    /// counts it towards its chord, and sends `task-revoked`.
+    private func revokeResult(of message: TaskMessage, queue: String, reason: String, logger: Logger) async {
+        let revoked = ExceptionInfo(type: "TaskRevokedError", module: "celery.exceptions", arguments: [.string(reason)])
+        await store(resultDocument(for: message, queue: queue, status: .revoked, result: revoked.jsonValue), logger: logger)
+        await chordPartReturn(of: message, state: .revoked, result: revoked.jsonValue, logger: logger)
+        await events.taskEvent("task-revoked", [
+            ("uuid", .string(message.headers.id)), ("terminated", .bool(reason == "terminated")),
+            ("signum", reason == "terminated" ? 15 : nil), ("expired", .bool(reason == "expired")),
+        ])
     }
 
     private func publishErrbacks(of message: TaskMessage, logger: Logger) async {
@@ -382,6 +464,9 @@ public final class CeleryWorker: Service, Sendable {
                 traceback: traceback, children: [[[.string(headers.id), nil], nil]], dateDone: false),
             logger: logger)
         logger.info("Task \(headers.shadow ?? headers.task)[\(headers.id)] retry: \(reason)")
+        await events.taskEvent("task-retried", [
+            ("uuid", .string(headers.id)), ("exception", .string("Retry(\(PythonRepr.stringRepr(reason)))")), ("traceback", .string(traceback)),
+        ])
     }
 
     /// The result document Celery's backend writes for `message` in `status`.

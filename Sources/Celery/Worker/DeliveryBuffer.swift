@@ -133,6 +133,11 @@ final class DeliveryBuffer: Sendable {
     /// Whether ``shutdown()`` was called.
     var isShutDown: Bool { state.withLock { $0.isShutDown } }
 
+    /// The messages waiting for a slot, in order, without taking them.
+    func pendingSnapshot() -> [QueuedDelivery] {
+        state.withLock { Array($0.pending[$0.head...]) }
+    }
+
     /// Takes every message no slot has started.
     func drainUnstarted() -> [Delivery] {
         state.withLock { state in

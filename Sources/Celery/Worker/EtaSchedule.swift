@@ -38,6 +38,11 @@ final class EtaSchedule: Sendable {
         wakeUp?.resume()
     }
 
+    /// The held messages with when they are due, without taking them.
+    func snapshot() -> [(due: ContinuousClock.Instant, item: QueuedDelivery)] {
+        state.withLock { $0.entries.map { ($0.due, $0.item) } }
+    }
+
     /// How many messages are waiting.
     var count: Int { state.withLock { $0.entries.count } }
 

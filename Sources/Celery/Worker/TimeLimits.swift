@@ -13,13 +13,18 @@ enum LimitedOutcome: Sendable {
 /// At the soft limit the task is cancelled (Swift's form of `SoftTimeLimitExceeded`: it can
 /// catch the cancellation and finish); at the hard limit the caller stops waiting and the
 /// slot is free again, whether or not the task honours cancellation.
-func runWithTimeLimits(
-    soft: Duration?, hard: Duration?, _ body: @escaping @Sendable () async throws -> JSONValue
-) async -> LimitedOutcome {
-    guard soft != nil || hard != nil else {
-        do { return .finished(.success(try await body())) } catch { return .finished(.failure(error)) }
+///
+/// `work` is the task's own unstructured `Task`, so that a revoke with `terminate` can cancel
+/// it too; cancelling the caller (a cold shutdown) cancels it as well.
+func runWithTimeLimits(soft: Duration?, hard: Duration?, work: Task<JSONValue, any Error>) async -> LimitedOutcome {
+    await withTaskCancellationHandler {
+        await race(soft: soft, hard: hard, work: work)
+    } onCancel: {
+        work.cancel()
     }
-    let work = Task { try await body() }
+}
+
+private func race(soft: Duration?, hard: Duration?, work: Task<JSONValue, any Error>) async -> LimitedOutcome {
     let softTimer = soft.map { limit in
         Task {
             try await Task.sleep(for: limit)

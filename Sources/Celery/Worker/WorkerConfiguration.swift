@@ -26,6 +26,11 @@ public struct WorkerConfiguration: Sendable {
     public var timeLimit: Double? = nil
     /// `--soft-time-limit`: the soft limit in seconds, likewise.
     public var softTimeLimit: Double? = nil
+    /// `-E`/`worker_send_task_events`: send task events (received, started, succeeded, ...).
+    public var sendTaskEvents: Bool = false
+    /// Send worker-online, worker-heartbeat (every 2 s) and worker-offline (off with
+    /// `--without-heartbeat`).
+    public var sendHeartbeats: Bool = true
     /// How often to put back messages that any worker left unacknowledged longer than the
     /// visibility timeout. kombu does it at start-up and then on every 10th of its 10-second
     /// calls, so every 100 s; so does this worker by default.

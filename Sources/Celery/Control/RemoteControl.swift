@@ -1,0 +1,317 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#endif
+internal import CeleryRedis
+import CeleryJSON
+import CeleryProtocol
+import Logging
+import Synchronization
+
+/// Celery's remote control (kombu's pidbox) for the Swift worker: `celery inspect ...`,
+/// `celery control ...`, Flower and `app.control` reach it as they reach a Python worker.
+///
+/// Requests arrive on the `celery.pidbox` fanout exchange (`PSUBSCRIBE /<db>.celery.pidbox`);
+/// replies go to the caller's `<oid>.reply.celery.pidbox` list, found through the
+/// `reply.celery.pidbox` bindings, with the caller's `ticket`.
+extension CeleryWorker {
+    /// Listens for control requests until the worker stops.
+    func runRemoteControl() async {
+        let channel = RedisBroker.fanoutChannel(database: broker.endpoint.database, exchange: "celery.pidbox", routingKey: "")
+        let subscriber = RedisSubscriber(endpoint: broker.endpoint) { [self] _, payload in
+            Task { await self.handleControlRequest(payload) }
+        }
+        defer { subscriber.shutdown() }
+        do {
+            try await subscriber.psubscribe(channel)
+        } catch {
+            logger.error("Remote control unavailable: cannot subscribe to \(channel): \(error)")
+            return
+        }
+        while !stopping.load(ordering: .relaxed) {
+            try? await Task.sleep(for: .milliseconds(200))
+        }
+    }
+
+    private func handleControlRequest(_ payload: [UInt8]) async {
+        guard case .object(let envelope)? = try? JSONValue(parsing: payload), case .string(let encodedBody)? = envelope["body"],
+            let bodyBytes = Base64.decode(Array(encodedBody.utf8)), case .object(let body)? = try? JSONValue(parsing: bodyBytes),
+            let method = body["method"]?.stringValue
+        else {
+            logger.debug("Ignoring a malformed remote-control message")
+            return
+        }
+        let headers = envelope["headers"]?.objectValue ?? JSONObject()
+        if let clock = headers["clock"]?.integerValue { state.observe(clock: Int(clock)) }
+        if let expires = headers["expires"]?.doubleValue, expires < Date().timeIntervalSince1970 { return }
+        if case .array(let destinations)? = body["destination"],
+            !destinations.contains(where: { $0.stringValue == workerConfiguration.hostname })
+        {
+            return
+        }
+        let arguments = body["arguments"]?.objectValue ?? JSONObject()
+        logger.debug("Remote control: \(method)")
+        let reply = await controlReply(method: method, arguments: arguments)
+        guard let reply, let ticket = body["ticket"]?.stringValue,
+            let routingKey = body["reply_to"]?["routing_key"]?.stringValue
+        else { return }
+        await sendReply(reply, ticket: ticket, routingKey: routingKey)
+        if method == "shutdown" { stopTakingWork() }
+    }
+
+    private func sendReply(_ value: JSONValue, ticket: String, routingKey: String) async {
+        let headers: JSONObject = ["ticket": .string(ticket), "clock": .integer(Int64(state.tick()))]
+        let envelope = KombuEnvelope.encode(
+            body: .object(JSONObject([(workerConfiguration.hostname, value)])), headers: headers,
+            exchange: "reply.celery.pidbox", routingKey: routingKey)
+        do {
+            try await broker.publishReply(envelope, routingKey: routingKey)
+        } catch {
+            logger.error("Cannot send a remote-control reply: \(error)")
+        }
+    }
+
+    /// The reply Celery's worker gives to `method`, or `nil` for commands that send none.
+    func controlReply(method: String, arguments: JSONObject) async -> JSONValue? {
+        func ok(_ text: String) -> JSONValue { ["ok": .string(text)] }
+        func error(_ text: String) -> JSONValue { ["error": .string(text)] }
+        switch method {
+        case "ping":
+            return ok("pong")
+        case "registered":
+            return .array(registry.names.map(JSONValue.string))
+        case "stats":
+            return statsReply()
+        case "active":
+            return .array(state.active.values.map { requestInfo($0.message, queue: $0.queue, started: $0.started, acknowledged: $0.acknowledged) })
+        case "reserved":
+            return .array(buffer.pendingSnapshot().compactMap { item in
+                decoded(item).map { requestInfo($0, queue: item.delivery.queue, started: nil, acknowledged: false) }
+            })
+        case "scheduled":
+            let now = ContinuousClock.now
+            return .array(schedule.snapshot().compactMap { entry -> JSONValue? in
+                guard let message = decoded(entry.item) else { return nil }
+                let eta = Date().addingTimeInterval(now.duration(to: entry.due).timeInterval)
+                return [
+                    "eta": .string(CeleryTime.isoformat(eta)), "priority": .integer(Int64(message.properties.priority)),
+                    "request": requestInfo(message, queue: entry.item.delivery.queue, started: nil, acknowledged: false),
+                ]
+            })
+        case "revoked":
+            return .array(state.revokedIDs.map(JSONValue.string))
+        case "query_task":
+            return queryTask(ids: Self.idList(arguments["ids"] ?? arguments["task_id"]))
+        case "revoke":
+            return await revoke(ids: Self.idList(arguments["task_id"]), terminate: arguments["terminate"]?.boolValue ?? false)
+        case "revoke_by_stamped_headers":
+            return ok("headers \(PythonRepr.repr(arguments["headers"] ?? nil)) flagged as revoked, but not terminated")
+        case "active_queues":
+            return .array(state.queues.map(Self.queueDescription))
+        case "report":
+            return ok("software -> \(EventDispatcher.softwareIdentity):\(EventDispatcher.softwareVersion) (Swift) platform -> Linux\nbroker -> \(broker.endpoint)\nresults -> \(backend.endpoint)\n")
+        case "conf":
+            return confReply()
+        case "clock":
+            return ["clock": .integer(Int64(state.tick()))]
+        case "rate_limit":
+            guard let task = arguments["task_name"]?.stringValue, registry[task] != nil else { return error("unknown task") }
+            let text = arguments["rate_limit"]?.stringValue ?? arguments["rate_limit"].map(PythonRepr.repr) ?? ""
+            guard let limit = RateLimit(text) else {
+                if text.isEmpty || text == "0" || text == "None" {
+                    state.setRateLimit(task, nil)
+                    return ok("rate limit disabled successfully")
+                }
+                return error("Invalid rate limit string: ValueError('\(text)')")
+            }
+            state.setRateLimit(task, limit)
+            logger.info("New rate limit for tasks of type \(task): \(text).")
+            return ok("new rate limit set successfully")
+        case "time_limit":
+            guard let task = arguments["task_name"]?.stringValue, registry[task] != nil else { return error("unknown task") }
+            state.setTimeLimits(task, hard: arguments["hard"]?.doubleValue, soft: arguments["soft"]?.doubleValue)
+            return ok("time limits set successfully")
+        case "enable_events":
+            if state.eventsEnabled { return ok("task events already enabled") }
+            state.eventsEnabled = true
+            return ok("task events enabled")
+        case "disable_events":
+            if !state.eventsEnabled { return ok("task events already disabled") }
+            state.eventsEnabled = false
+            return ok("task events disabled")
+        case "add_consumer":
+            guard let queue = arguments["queue"]?.stringValue else { return error("queue is required") }
+            return state.addQueue(queue) ? ok("add consumer \(queue)") : ok("already consuming from '\(queue)'")
+        case "cancel_consumer":
+            guard let queue = arguments["queue"]?.stringValue else { return error("queue is required") }
+            _ = state.removeQueue(queue)
+            return ok("no longer consuming from '\(queue)'")
+        case "pool_grow":
+            state.concurrency += Int(arguments["n"]?.integerValue ?? 1)
+            return ok("pool will grow")
+        case "pool_shrink":
+            state.concurrency -= Int(arguments["n"]?.integerValue ?? 1)
+            return ok("pool will shrink")
+        case "shutdown":
+            logger.warning("Got shutdown from remote")
+            stopTakingWork()
+            return nil
+        case "hello":
+            guard arguments["from_node"]?.stringValue != workerConfiguration.hostname else { return nil }
+            state.revoke(Self.idList(arguments["revoked"]), terminate: false)
+            return ["revoked": .array(state.revokedIDs.map(JSONValue.string)), "clock": .integer(Int64(state.tick()))]
+        case "heartbeat":
+            return nil
+        default:
+            return error("No such control command: \(method)")
+        }
+    }
+
+    /// Marks ids revoked: a queued task will be discarded when it comes up, and one that has
+    /// not started anywhere is stored REVOKED now; with `terminate`, a running one is cancelled.
+    private func revoke(ids: [String], terminate: Bool) async -> JSONValue {
+        let running = Set(state.active.keys)
+        let terminated = state.revoke(ids, terminate: terminate)
+        for id in ids where !running.contains(id) {
+            let stored = try? await backend.get(taskID: id)
+            let current = stored?.status ?? .pending
+            guard [.pending, .received, .retry, .rejected].contains(current) else { continue }
+            let revoked = ExceptionInfo(type: "TaskRevokedError", module: "celery.exceptions", arguments: ["revoked"])
+            _ = try? await backend.store(TaskResultDocument(
+                taskID: id, status: .revoked, result: revoked.jsonValue, children: .null, dateDone: CeleryTime.isoformat(Date())))
+        }
+        logger.info("Tasks flagged as revoked: \(ids.joined(separator: ", "))")
+        if terminate {
+            return ["ok": .string(terminated.isEmpty ? "terminate: tasks unknown" : "terminate: \(terminated.joined(separator: ", "))")]
+        }
+        return ["ok": .string("tasks {\(ids.map(PythonRepr.stringRepr).joined(separator: ", "))} flagged as revoked")]
+    }
+
+    private func queryTask(ids: [String]) -> JSONValue {
+        var found = JSONObject()
+        for (id, task) in state.active where ids.contains(id) {
+            found[id] = ["active", requestInfo(task.message, queue: task.queue, started: task.started, acknowledged: task.acknowledged)]
+        }
+        for item in buffer.pendingSnapshot() {
+            guard let message = decoded(item), ids.contains(message.headers.id) else { continue }
+            found[message.headers.id] = ["reserved", requestInfo(message, queue: item.delivery.queue, started: nil, acknowledged: false)]
+        }
+        for entry in schedule.snapshot() {
+            guard let message = decoded(entry.item), ids.contains(message.headers.id) else { continue }
+            found[message.headers.id] = ["scheduled", requestInfo(message, queue: entry.item.delivery.queue, started: nil, acknowledged: false)]
+        }
+        return .object(found)
+    }
+
+    private func decoded(_ item: QueuedDelivery) -> TaskMessage? {
+        item.message ?? (try? TaskMessage(envelope: item.delivery.raw, options: configuration.decoding))
+    }
+
+    /// Celery's `Request.info()`.
+    private func requestInfo(_ message: TaskMessage, queue: String, started: Date?, acknowledged: Bool) -> JSONValue {
+        .object(JSONObject([
+            ("id", .string(message.headers.id)), ("name", .string(message.headers.task)), ("args", .array(message.args)),
+            ("kwargs", .object(message.kwargs)), ("type", .string(message.headers.task)),
+            ("hostname", .string(workerConfiguration.hostname)),
+            ("time_start", started.map { .double($0.timeIntervalSince1970) } ?? .null), ("acknowledged", .bool(acknowledged)),
+            ("delivery_info", .object(JSONObject([
+                ("exchange", .string(message.properties.exchange)), ("routing_key", .string(message.properties.routingKey ?? queue)),
+                ("priority", .integer(Int64(message.properties.priority))), ("redelivered", .bool(message.properties.redelivered)),
+            ]))),
+            ("worker_pid", .integer(Int64(ProcessInfo.processInfo.processIdentifier))),
+        ]))
+    }
+
+    private func statsReply() -> JSONValue {
+        var usage = rusage()
+        getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &usage)
+        func seconds(_ time: timeval) -> JSONValue { .double(Double(time.tv_sec) + Double(time.tv_usec) / 1e6) }
+        let endpoint = broker.endpoint
+        var hostname = "localhost"
+        var port: Int64 = 6379
+        if case .tcp(let host, let number) = endpoint.address {
+            hostname = host
+            port = Int64(number)
+        }
+        let pid = JSONValue.integer(Int64(ProcessInfo.processInfo.processIdentifier))
+        let totals = JSONObject(state.totals.sorted { $0.key < $1.key }.map { ($0.key, JSONValue.integer(Int64($0.value))) })
+        let timeouts: [JSONValue] = [
+            workerConfiguration.softTimeLimit.map(JSONValue.double) ?? 0, workerConfiguration.timeLimit.map(JSONValue.double) ?? 0,
+        ]
+        let pool = JSONObject([
+            ("implementation", "swift-celery:async"), ("max-concurrency", .integer(Int64(state.concurrency))),
+            ("processes", .array([pid])), ("max-tasks-per-child", "N/A"), ("put-guarded-by-semaphore", false),
+            ("timeouts", .array(timeouts)),
+        ])
+        let transportOptions: JSONObject = ["visibility_timeout": .integer(Int64(configuration.visibilityTimeout.components.seconds))]
+        let brokerInfo = JSONObject([
+            ("hostname", .string(hostname)), ("userid", endpoint.username.map(JSONValue.string) ?? .null),
+            ("virtual_host", .string(String(endpoint.database))), ("port", .integer(port)), ("insist", false), ("ssl", false),
+            ("transport", "redis"), ("connect_timeout", 4), ("transport_options", .object(transportOptions)),
+            ("login_method", .null), ("uri_prefix", .null), ("heartbeat", 120.0), ("failover_strategy", "round-robin"),
+            ("alternates", .array([])),
+        ])
+        let counters: [(String, Int)] = [
+            ("maxrss", usage.ru_maxrss), ("ixrss", usage.ru_ixrss), ("idrss", usage.ru_idrss), ("isrss", usage.ru_isrss),
+            ("minflt", usage.ru_minflt), ("majflt", usage.ru_majflt), ("nswap", usage.ru_nswap), ("inblock", usage.ru_inblock),
+            ("oublock", usage.ru_oublock), ("msgsnd", usage.ru_msgsnd), ("msgrcv", usage.ru_msgrcv),
+            ("nsignals", usage.ru_nsignals), ("nvcsw", usage.ru_nvcsw), ("nivcsw", usage.ru_nivcsw),
+        ]
+        var rusageInfo = JSONObject([("utime", seconds(usage.ru_utime)), ("stime", seconds(usage.ru_stime))])
+        for (key, value) in counters { rusageInfo[key] = .integer(Int64(value)) }
+        return .object(JSONObject([
+            ("total", .object(totals)), ("pid", pid), ("clock", .string(String(state.clock))),
+            ("uptime", .integer(Int64(Date().timeIntervalSince(state.startedAt)))), ("pool", .object(pool)),
+            ("broker", .object(brokerInfo)), ("prefetch_count", .integer(Int64(buffer.limit))), ("rusage", .object(rusageInfo)),
+        ]))
+    }
+
+    /// The settings in Celery's names, passwords replaced by `***`.
+    private func confReply() -> JSONValue {
+        let accepted = configuration.decoding.acceptedContentTypes.sorted().map {
+            JSONValue.string($0 == "application/json" ? "json" : $0)
+        }
+        let visibility = JSONValue.integer(Int64(configuration.visibilityTimeout.components.seconds))
+        let settings: [(String, JSONValue)] = [
+            ("broker_url", .string(configuration.redactedBrokerURL)),
+            ("result_backend", .string(configuration.redactedResultBackendURL)),
+            ("task_default_queue", .string(configuration.defaultQueue)), ("accept_content", .array(accepted)),
+            ("result_expires", configuration.resultExpires.map { .integer(Int64($0.components.seconds)) } ?? .null),
+            ("task_track_started", .bool(configuration.trackStarted)), ("result_extended", .bool(configuration.resultExtended)),
+            ("task_acks_late", .bool(workerConfiguration.acksLate)), ("worker_concurrency", .integer(Int64(state.concurrency))),
+            ("worker_prefetch_multiplier", .integer(Int64(workerConfiguration.prefetchMultiplier))),
+            ("worker_send_task_events", .bool(state.eventsEnabled)),
+            ("task_time_limit", workerConfiguration.timeLimit.map(JSONValue.double) ?? .null),
+            ("task_soft_time_limit", workerConfiguration.softTimeLimit.map(JSONValue.double) ?? .null),
+            ("broker_transport_options", .object(["visibility_timeout": visibility])),
+        ]
+        return .object(JSONObject(settings))
+    }
+
+    /// kombu's `Queue.as_dict(recurse=True)` for a direct queue named after its routing key.
+    static func queueDescription(_ name: String) -> JSONValue {
+        let exchange: [(String, JSONValue)] = [
+            ("name", .string(name)), ("type", .string("direct")), ("arguments", .null), ("durable", .bool(true)),
+            ("passive", .bool(false)), ("auto_delete", .bool(false)), ("delivery_mode", .null), ("no_declare", .bool(false)),
+        ]
+        var queue: [(String, JSONValue)] = [("name", .string(name)), ("exchange", .object(JSONObject(exchange))), ("routing_key", .string(name))]
+        for key in ["queue_arguments", "binding_arguments", "consumer_arguments"] { queue.append((key, .null)) }
+        queue += [("durable", .bool(true)), ("exclusive", .bool(false)), ("auto_delete", .bool(false)), ("no_ack", .bool(false))]
+        queue += [("alias", .null), ("bindings", .array([])), ("no_declare", .null)]
+        for key in ["expires", "message_ttl", "max_length", "max_length_bytes", "max_priority"] { queue.append((key, .null)) }
+        return .object(JSONObject(queue))
+    }
+
+    /// One id or a list of ids, as `revoke` and `query_task` take them.
+    static func idList(_ value: JSONValue?) -> [String] {
+        switch value {
+        case .string(let id)?: return [id]
+        case .array(let items)?: return items.flatMap { idList($0) }
+        default: return []
+        }
+    }
+}

@@ -1,0 +1,193 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+import Synchronization
+
+/// What a running worker knows about itself, shared by its slots, its remote-control server
+/// and its event dispatcher: running tasks, revoked ids, totals, the logical clock, and the
+/// settings `celery control` can change at run time.
+final class WorkerState: Sendable {
+    /// A task a slot is running.
+    struct ActiveTask: Sendable {
+        var message: TaskMessage
+        var queue: String
+        var started: Date
+        var acknowledged: Bool
+        /// Cancels the task (revoke with terminate).
+        var cancel: @Sendable () -> Void
+    }
+
+    private struct State {
+        var active: [String: ActiveTask] = [:]
+        var revokedOrder: [String] = []
+        var revoked: Set<String> = []
+        var terminated: Set<String> = []
+        var totals: [String: Int] = [:]
+        var rateLimits: [String: RateLimit] = [:]
+        var timeLimits: [String: (hard: Double?, soft: Double?)] = [:]
+        var queues: [String]
+        var concurrency: Int
+        var eventsEnabled: Bool
+    }
+
+    /// Revoked ids kept, as Celery's `LimitedSet` (maxlen 50 000).
+    static let revokedLimit = 50_000
+
+    private let state: Mutex<State>
+    private let lamport = Atomic<Int>(0)
+    /// When the worker started.
+    let startedAt = Date()
+
+    init(queues: [String], concurrency: Int, eventsEnabled: Bool) {
+        state = Mutex(State(queues: queues, concurrency: concurrency, eventsEnabled: eventsEnabled))
+    }
+
+    // MARK: Logical clock
+
+    /// Advances the Lamport clock for an outgoing event or reply and returns the new value.
+    func tick() -> Int { lamport.wrappingAdd(1, ordering: .relaxed).newValue }
+
+    /// Merges a clock value seen on the wire (`max(local, seen) + 1`).
+    func observe(clock: Int) {
+        var current = lamport.load(ordering: .relaxed)
+        while current <= clock {
+            let (exchanged, original) = lamport.compareExchange(expected: current, desired: clock + 1, ordering: .relaxed)
+            if exchanged { return }
+            current = original
+        }
+    }
+
+    /// The current clock value.
+    var clock: Int { lamport.load(ordering: .relaxed) }
+
+    // MARK: Running tasks
+
+    func started(_ id: String, _ task: ActiveTask) {
+        state.withLock { $0.active[id] = task }
+    }
+
+    /// Forgets a finished task, counts it, and tells whether it was terminated by a revoke.
+    func finished(_ id: String, name: String) -> Bool {
+        state.withLock { state in
+            state.active[id] = nil
+            state.totals[name, default: 0] += 1
+            return state.terminated.remove(id) != nil
+        }
+    }
+
+    var active: [String: ActiveTask] { state.withLock { $0.active } }
+    var totals: [String: Int] { state.withLock { $0.totals } }
+
+    // MARK: Revokes
+
+    /// Marks ids revoked; with `terminate`, cancels those running. Returns the running ones cancelled.
+    @discardableResult
+    func revoke(_ ids: [String], terminate: Bool) -> [String] {
+        let cancels = state.withLock { state -> [(String, @Sendable () -> Void)] in
+            for id in ids where state.revoked.insert(id).inserted {
+                state.revokedOrder.append(id)
+            }
+            if state.revokedOrder.count > Self.revokedLimit {
+                let overflow = state.revokedOrder.count - Self.revokedLimit
+                for id in state.revokedOrder.prefix(overflow) { state.revoked.remove(id) }
+                state.revokedOrder.removeFirst(overflow)
+            }
+            guard terminate else { return [] }
+            return ids.compactMap { id in
+                guard let task = state.active[id] else { return nil }
+                state.terminated.insert(id)
+                return (id, task.cancel)
+            }
+        }
+        for (_, cancel) in cancels { cancel() }
+        return cancels.map(\.0)
+    }
+
+    func isRevoked(_ id: String) -> Bool { state.withLock { $0.revoked.contains(id) } }
+    var revokedIDs: [String] { state.withLock { $0.revokedOrder } }
+
+    // MARK: Run-time settings
+
+    var queues: [String] { state.withLock { $0.queues } }
+
+    /// Starts consuming `queue`; false when already consumed.
+    func addQueue(_ queue: String) -> Bool {
+        state.withLock { state in
+            guard !state.queues.contains(queue) else { return false }
+            state.queues.append(queue)
+            return true
+        }
+    }
+
+    /// Stops consuming `queue`; false when it was not consumed.
+    func removeQueue(_ queue: String) -> Bool {
+        state.withLock { state in
+            guard let index = state.queues.firstIndex(of: queue) else { return false }
+            state.queues.remove(at: index)
+            return true
+        }
+    }
+
+    var concurrency: Int {
+        get { state.withLock { $0.concurrency } }
+        set { state.withLock { $0.concurrency = max(1, newValue) } }
+    }
+
+    var eventsEnabled: Bool {
+        get { state.withLock { $0.eventsEnabled } }
+        set { state.withLock { $0.eventsEnabled = newValue } }
+    }
+
+    func setRateLimit(_ task: String, _ limit: RateLimit?) {
+        state.withLock { $0.rateLimits[task] = limit }
+    }
+
+    func rateLimit(for task: String) -> RateLimit? { state.withLock { $0.rateLimits[task] } }
+
+    func setTimeLimits(_ task: String, hard: Double?, soft: Double?) {
+        state.withLock { $0.timeLimits[task] = (hard, soft) }
+    }
+
+    func timeLimits(for task: String) -> (hard: Double?, soft: Double?)? { state.withLock { $0.timeLimits[task] } }
+}
+
+/// A Celery rate limit (`"10/s"`, `"100/m"`, `"5/h"`, or a bare number per second), enforced
+/// per worker as Celery's token bucket does.
+final class RateLimit: Sendable {
+    /// Tokens per second.
+    let rate: Double
+    /// The text it was set with.
+    let text: String
+    private let nextFree = Mutex<ContinuousClock.Instant?>(nil)
+
+    /// Parses Celery's forms; `nil` for zero, empty or unreadable limits (no limit).
+    init?(_ text: String) {
+        let parts = text.split(separator: "/", maxSplits: 1)
+        guard let amount = parts.first.flatMap({ Double($0) }), amount > 0 else { return nil }
+        let unit = parts.count == 2 ? parts[1].trimmingPrefix(while: { $0 == " " }) : "s"
+        let seconds: Double
+        switch unit.first {
+        case "s": seconds = 1
+        case "m": seconds = 60
+        case "h": seconds = 3600
+        default: return nil
+        }
+        rate = amount / seconds
+        self.text = text
+    }
+
+    /// Waits until the task may start.
+    func acquire() async {
+        let interval = Duration.nanoseconds(Int64(1e9 / rate))
+        let clock = ContinuousClock()
+        let start = nextFree.withLock { next -> ContinuousClock.Instant in
+            let now = clock.now
+            let slot = max(next ?? now, now)
+            next = slot.advanced(by: interval)
+            return slot
+        }
+        if start > clock.now { try? await Task.sleep(until: start, clock: clock) }
+    }
+}
