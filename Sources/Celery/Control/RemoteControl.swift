@@ -87,7 +87,10 @@ extension CeleryWorker {
         case "stats":
             return statsReply()
         case "active":
-            return .array(state.active.values.map { requestInfo($0.message, queue: $0.queue, started: $0.started, acknowledged: $0.acknowledged) })
+            let safe = arguments["safe"]?.boolValue ?? false
+            return .array(state.active.values.map {
+                requestInfo($0.message, queue: $0.queue, started: $0.started, acknowledged: $0.acknowledged, safe: safe)
+            })
         case "reserved":
             return .array(buffer.pendingSnapshot().compactMap { item in
                 decoded(item).map { requestInfo($0, queue: item.delivery.queue, started: nil, acknowledged: false) }
@@ -211,11 +214,13 @@ extension CeleryWorker {
         item.message ?? (try? TaskMessage(envelope: item.delivery.raw, options: configuration.decoding))
     }
 
-    /// Celery's `Request.info()`.
-    private func requestInfo(_ message: TaskMessage, queue: String, started: Date?, acknowledged: Bool) -> JSONValue {
-        .object(JSONObject([
-            ("id", .string(message.headers.id)), ("name", .string(message.headers.task)), ("args", .array(message.args)),
-            ("kwargs", .object(message.kwargs)), ("type", .string(message.headers.task)),
+    /// Celery's `Request.info(safe)`: with `safe`, the arguments as their `repr` strings.
+    private func requestInfo(_ message: TaskMessage, queue: String, started: Date?, acknowledged: Bool, safe: Bool = false) -> JSONValue {
+        let args: JSONValue = safe ? .string(message.headers.argsrepr ?? PythonRepr.repr(.array(message.args))) : .array(message.args)
+        let kwargs: JSONValue = safe ? .string(message.headers.kwargsrepr ?? PythonRepr.dictRepr(message.kwargs)) : .object(message.kwargs)
+        return .object(JSONObject([
+            ("id", .string(message.headers.id)), ("name", .string(message.headers.task)), ("args", args),
+            ("kwargs", kwargs), ("type", .string(message.headers.task)),
             ("hostname", .string(workerConfiguration.hostname)),
             ("time_start", started.map { .double($0.timeIntervalSince1970) } ?? .null), ("acknowledged", .bool(acknowledged)),
             ("delivery_info", .object(JSONObject([

@@ -34,6 +34,8 @@ public final class CeleryWorker: Service, Sendable {
     /// Running tasks, revokes, totals, clock and the settings remote control changes.
     let state: WorkerState
     let events: EventDispatcher
+    /// The Redis work after each task, pipelined off the execution slots.
+    private let completions: CompletionTracker
 
     /// Creates a worker; connections open when it runs.
     ///
@@ -58,6 +60,7 @@ public final class CeleryWorker: Service, Sendable {
         state = WorkerState(
             queues: workerConfiguration.queues, concurrency: workerConfiguration.concurrency,
             eventsEnabled: workerConfiguration.sendTaskEvents)
+        completions = CompletionTracker(limit: workerConfiguration.concurrency * workerConfiguration.prefetchMultiplier * 2)
         events = EventDispatcher(broker: broker, state: state, hostname: workerConfiguration.hostname, logger: logger)
         canvas = CanvasDispatch(
             broker: broker, backend: backend, builder: TaskMessageBuilder(defaultQueue: configuration.defaultQueue),
@@ -92,6 +95,7 @@ public final class CeleryWorker: Service, Sendable {
             self.logger.info("worker: Warm shutdown (MainProcess)")
             self.stopTakingWork()
         }
+        await completions.drain()
         await returnHeldMessages()
         if workerConfiguration.sendHeartbeats {
             await events.workerEvent("worker-offline", active: 0, processed: state.totals.values.reduce(0, +))
@@ -253,7 +257,7 @@ public final class CeleryWorker: Service, Sendable {
         let id = message.headers.id
         let shownName = message.headers.shadow ?? message.headers.task
         let acksLate = definition.options.acksLate ?? workerConfiguration.acksLate
-        if !acksLate { await finish(delivery) }
+        if !acksLate { await completions.start { await self.finish(delivery) } }
         if configuration.trackStarted {
             let started: JSONValue = [
                 "pid": .integer(Int64(ProcessInfo.processInfo.processIdentifier)),
@@ -287,9 +291,7 @@ public final class CeleryWorker: Service, Sendable {
         await events.taskEvent("task-started", [("uuid", .string(id))])
         let outcome = await runWithTimeLimits(soft: softLimit.map(Self.duration), hard: hardLimit.map(Self.duration), work: work)
         let runtimeSeconds = (clock.now - started).timeInterval
-        let runtime = PythonFloat.repr(runtimeSeconds)
         let terminated = state.finished(id, name: message.headers.task)
-        var requeue = false
         if terminated {
             logger.info("Task \(shownName)[\(id)] terminated by revoke")
             await revokeResult(of: message, queue: delivery.queue, reason: "terminated", logger: logger)
@@ -303,7 +305,35 @@ public final class CeleryWorker: Service, Sendable {
             if acksLate { buffer.release() }
             return
         }
+        let context = Completion(
+            message: message, delivery: delivery, definition: definition, acksLate: acksLate, ignoreResult: ignoreResult,
+            hardLimit: hardLimit, softLimit: softLimit, runtimeSeconds: runtimeSeconds, logger: logger)
+        await completions.start { await self.complete(context, outcome: outcome) }
+    }
 
+    /// What the work after a task needs to know about it.
+    private struct Completion: Sendable {
+        var message: TaskMessage
+        var delivery: Delivery
+        var definition: TaskDefinition
+        var acksLate: Bool
+        var ignoreResult: Bool
+        var hardLimit: Double?
+        var softLimit: Double?
+        var runtimeSeconds: Double
+        var logger: Logger
+    }
+
+    /// Publishes callbacks, stores the result, counts the chord, sends events and, for
+    /// acks_late tasks, acknowledges: everything after the task ran, in Celery's order.
+    private func complete(_ context: Completion, outcome: LimitedOutcome) async {
+        let (message, delivery, definition, logger) = (context.message, context.delivery, context.definition, context.logger)
+        let (acksLate, ignoreResult, hardLimit, softLimit) = (context.acksLate, context.ignoreResult, context.hardLimit, context.softLimit)
+        let id = message.headers.id
+        let shownName = message.headers.shadow ?? message.headers.task
+        let runtimeSeconds = context.runtimeSeconds
+        let runtime = PythonFloat.repr(runtimeSeconds)
+        var requeue = false
         switch outcome {
         case .finished(.success(let value)):
             // Callbacks and the next chain step go out before the result is stored, as in Celery.
