@@ -222,11 +222,21 @@ final class RedisBroker: Sendable {
     /// tag and push payload to KEYS[3] (kombu's restore_by_tag, with the WATCH made atomic).
     /// `unlock token`: delete the lock KEYS[3] if it still holds token (redis-py's lock release).
     static let transportScript = #"""
+        -- The tail kombu and Celery write for every task message; read without decoding the JSON.
+        local TAIL = '"delivery_info": {"exchange": "([^"\\]*)", "routing_key": "([^"\\]*)"}, ' ..
+          '"priority": %d+, "body_encoding": "base64", "delivery_tag": "([^"\\]*)"}}$'
+
         local function record(key, raw, now)
           local tag = false
           local exchange, routing_key = '', key
           local sep = string.find(key, '\6\22', 1, true)
           if sep then routing_key = string.sub(key, 1, sep - 1) end
+          local e, r, t = string.match(string.sub(raw, -1024), TAIL)
+          if t then
+            redis.call('ZADD', KEYS[2], now, t)
+            redis.call('HSET', KEYS[1], t, '[' .. raw .. ', "' .. e .. '", "' .. r .. '"]')
+            return t
+          end
           local ok, message = pcall(cjson.decode, raw)
           if ok and type(message) == 'table' and type(message.properties) == 'table' then
             local properties = message.properties
