@@ -10,6 +10,18 @@ public enum PythonRepr {
         return output
     }
 
+    /// `repr(value)` cut to about `limit` characters with `...` after, as Celery's `saferepr`
+    /// keeps log lines and events short (`resultrepr_maxsize`, 1024). Long strings are cut
+    /// before their repr is built, so a 100 MB result costs no more than a short one.
+    public static func repr(_ value: JSONValue, limit: Int) -> String {
+        var shortened = value
+        if case .string(let text) = value, text.utf8.count > limit {
+            shortened = .string(String(text.prefix(limit)))
+        }
+        let full = repr(shortened)
+        return full.count > limit ? String(full.prefix(limit)) + "..." : full
+    }
+
     /// `repr(tuple(args))`: `()`, `(1,)`, `(1, 2)`, as Celery's `argsrepr`.
     public static func tupleRepr(_ args: [JSONValue]) -> String {
         if args.count == 1 { return "(" + repr(args[0]) + ",)" }
@@ -25,7 +37,14 @@ public enum PythonRepr {
     public static func stringRepr(_ text: String) -> String {
         let quote: Character = text.contains("'") && !text.contains("\"") ? "\"" : "'"
         var output = String(quote)
+        output.reserveCapacity(text.utf8.count + 2)
+        let quoteValue = quote.unicodeScalars.first!.value
         for scalar in text.unicodeScalars {
+            // Printable ASCII other than the quote and the backslash: the common case, as is.
+            if scalar.value >= 0x20, scalar.value < 0x7F, scalar.value != quoteValue, scalar != "\\" {
+                output.unicodeScalars.append(scalar)
+                continue
+            }
             switch scalar {
             case "\\": output += "\\\\"
             case "\n": output += "\\n"

@@ -29,10 +29,10 @@ struct EventDispatcher: Sendable {
     let logger: Logger
     let pid = Int64(ProcessInfo.processInfo.processIdentifier)
 
-    /// Sends a task event if task events are enabled.
-    func taskEvent(_ type: String, _ fields: [(String, JSONValue)]) async {
+    /// Sends a task event if task events are enabled; `fields` is only built when they are.
+    func taskEvent(_ type: String, _ fields: @autoclosure () -> [(String, JSONValue)]) async {
         guard state.eventsEnabled else { return }
-        await send(type, fields)
+        await send(type, fields())
     }
 
     /// Sends `worker-online`, `worker-heartbeat` or `worker-offline` with the worker's load.

@@ -351,9 +351,10 @@ public final class CeleryWorker: Service, Sendable {
                     logger: logger)
             }
             await chordPartReturn(of: message, state: .success, result: value, logger: logger)
-            logger.info("Task \(shownName)[\(id)] succeeded in \(runtime)s: \(PythonRepr.repr(value))")
+            logger.info("Task \(shownName)[\(id)] succeeded in \(runtime)s: \(PythonRepr.repr(value, limit: Self.reprLimit))")
             await events.taskEvent("task-succeeded", [
-                ("uuid", .string(id)), ("result", .string(PythonRepr.repr(value))), ("runtime", .double(runtimeSeconds)),
+                ("uuid", .string(id)), ("result", .string(PythonRepr.repr(value, limit: Self.reprLimit))),
+                ("runtime", .double(runtimeSeconds)),
             ])
         case .hardLimitExceeded:
             let limit = hardLimit ?? 0
@@ -574,6 +575,9 @@ public final class CeleryWorker: Service, Sendable {
         return "Traceback (most recent call last):\n  File \"<swift-celery>\", line 1, in \(task)\n    (task implemented in Swift)\n"
             + (text.isEmpty ? qualified : "\(qualified): \(text)") + "\n"
     }
+
+    /// Celery's `resultrepr_maxsize`: how much of a result's repr logs and events show.
+    static let reprLimit = 1024
 
     static func duration(_ seconds: Double) -> Duration {
         .nanoseconds(Int64(seconds * 1e9))
