@@ -101,10 +101,13 @@ extension TaskMessage {
                 code: .tooLarge, field: nil,
                 reason: "message of \(raw.count) bytes exceeds the \(options.maximumMessageSize)-byte limit")
         }
+        // kombu writes `{"body": "<base64>", ...}`: take the body text straight from the bytes
+        // and let jansson parse only the small rest, instead of copying the body through it.
+        let split = Self.splitBody(raw)
         let parsed: JSONValue
         do {
             // The envelope itself is shallow; the body is parsed (with the depth limit) below.
-            parsed = try JSONValue(parsing: raw, maximumDepth: 16)
+            parsed = try JSONValue(parsing: split?.rest ?? raw, maximumDepth: 16)
         } catch {
             throw ProtocolError(code: .malformedEnvelope, field: nil, reason: "not a JSON envelope: \(error)")
         }
@@ -138,19 +141,25 @@ extension TaskMessage {
             throw ProtocolError(
                 code: .unsupportedEncoding, field: "headers.compression", reason: "compressed bodies ('\(compression)') are not supported")
         }
-        guard case .string(let bodyText)? = envelope["body"] else {
+        guard case .string(let parsedBodyText)? = envelope["body"] else {
             throw ProtocolError(code: .missingField, field: "body", reason: "must be a string")
         }
         let bodyBytes: [UInt8]
         switch properties.bodyEncoding {
         case "base64"?:
-            var text = bodyText
-            guard let decoded = text.withUTF8({ Base64.decode(UnsafeRawBufferPointer($0)) }) else {
+            let decoded: [UInt8]?
+            if let split {
+                decoded = raw.withUnsafeBytes { Base64.decode(UnsafeRawBufferPointer(rebasing: $0[split.body])) }
+            } else {
+                var text = parsedBodyText
+                decoded = text.withUTF8 { Base64.decode(UnsafeRawBufferPointer($0)) }
+            }
+            guard let decoded else {
                 throw ProtocolError(code: .malformedBody, field: "body", reason: "is not valid base64")
             }
             bodyBytes = decoded
         case nil, "utf-8"?:
-            bodyBytes = Array(bodyText.utf8)
+            bodyBytes = split.map { Array(raw[$0.body]) } ?? Array(parsedBodyText.utf8)
         case let other?:
             throw ProtocolError(code: .unsupportedEncoding, field: "properties.body_encoding", reason: "'\(other)' is not supported")
         }
@@ -182,6 +191,24 @@ extension TaskMessage {
             try self.init(protocolOneBody: body, properties: properties, contentType: contentType, contentEncoding: contentEncoding)
         }
         try headers.validate()
+    }
+
+    /// When `raw` starts with kombu's `{"body": "` and the body text has no escapes, the byte
+    /// range of the body text and the envelope with an empty body in its place.
+    static func splitBody(_ raw: [UInt8]) -> (body: Range<Int>, rest: [UInt8])? {
+        let prefix: [UInt8] = Array(#"{"body": ""#.utf8)
+        guard raw.count > prefix.count, raw[0..<prefix.count].elementsEqual(prefix) else { return nil }
+        var end = prefix.count
+        while end < raw.count {
+            let byte = raw[end]
+            if byte == UInt8(ascii: "\"") { break }
+            if byte == UInt8(ascii: "\\") || byte < 0x20 || byte >= 0x80 { return nil }
+            end += 1
+        }
+        guard end < raw.count else { return nil }
+        var rest = prefix
+        rest.append(contentsOf: raw[end...])
+        return (prefix.count..<end, rest)
     }
 
     /// Protocol 1 keeps everything in the body: `{"task", "id", "args", "kwargs", "eta", ...}`.
