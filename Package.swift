@@ -67,6 +67,12 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        // Micro-benchmarks of the protocol layer and the client: `swift run -c release celery-benchmarks`.
+        .executableTarget(
+            name: "celery-benchmarks", dependencies: ["Celery"], path: "Benchmarks/celery-benchmarks",
+            swiftSettings: swiftSettings
+        ),
+
         .testTarget(name: "CeleryJSONTests", dependencies: ["CeleryJSON"], swiftSettings: swiftSettings),
         .testTarget(
             name: "CeleryProtocolTests",

@@ -153,6 +153,14 @@ final class RedisBroker: Sendable {
         }
     }
 
+    /// LPUSHes many messages in one pipelined round trip.
+    func publishMany(_ messages: [(envelope: [UInt8], queue: String, priority: Int)]) async throws {
+        let replies = try await commands.pipeline(messages.map {
+            RedisCommand("LPUSH", QueueKeys.key(queue: $0.queue, priority: $0.priority), $0.envelope)
+        })
+        for reply in replies { try reply.unwrapped(command: "LPUSH") }
+    }
+
     /// LPUSHes a message onto the list for its queue and priority.
     func publish(_ envelope: [UInt8], queue: String, priority: Int) async throws {
         try await commands.send(RedisCommand("LPUSH", QueueKeys.key(queue: queue, priority: priority), envelope))

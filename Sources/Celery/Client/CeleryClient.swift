@@ -59,6 +59,21 @@ public final class CeleryClient: Sendable {
         return AsyncResult(id: message.headers.id, backend: backend)
     }
 
+    /// Publishes many tasks in one pipelined round trip (for bulk producers); returns their
+    /// results in the same order.
+    @discardableResult
+    public func sendBatch(_ calls: [TaskCall]) async throws -> [AsyncResult] {
+        let messages = calls.map { makeMessage($0.name, args: $0.args, kwargs: $0.kwargs, options: $0.options) }
+        do {
+            try await broker.publishMany(zip(calls, messages).map { call, message in
+                (message.envelopeBytes(), call.options.queue ?? configuration.defaultQueue, call.options.priority)
+            })
+        } catch {
+            throw CeleryError(code: .broker, message: "cannot publish \(calls.count) tasks to \(broker.endpoint): \(error)")
+        }
+        return messages.map { AsyncResult(id: $0.headers.id, backend: backend) }
+    }
+
     /// Up to `limit` raw entries waiting in `queue`, next to be taken first, without taking them.
     public func peek(queue: String, limit: Int = 10) async throws -> [(key: String, raw: [UInt8])] {
         do {

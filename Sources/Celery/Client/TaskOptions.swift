@@ -72,3 +72,23 @@ public struct TaskOptions: Sendable {
         self.rootID = rootID
     }
 }
+
+/// One task to publish: what ``CeleryClient/sendBatch(_:)`` takes.
+public struct TaskCall: Sendable {
+    /// The task name.
+    public var name: String
+    /// Positional arguments.
+    public var args: [JSONValue]
+    /// Keyword arguments.
+    public var kwargs: JSONObject
+    /// `apply_async` options.
+    public var options: TaskOptions
+
+    /// A call of `name` with these arguments and options.
+    public init(_ name: String, args: [JSONValue] = [], kwargs: JSONObject = JSONObject(), options: TaskOptions = TaskOptions()) {
+        self.name = name
+        self.args = args
+        self.kwargs = kwargs
+        self.options = options
+    }
+}
