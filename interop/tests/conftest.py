@@ -415,9 +415,14 @@ def extra_worker(procs, redis_url, subprocess_env, celery_client):
 @pytest.fixture(scope="session")
 def swift_cli(redis_url, subprocess_env):
     """Function running `swift-celery <args...>`; returns CompletedProcess."""
-    def run(*args, timeout=60):
+    def run(*args, timeout=60, input=None):
         argv = cli_argv(redis_url) + [str(a) for a in args]
         try:
+            if input is not None:
+                cp = subprocess.run(argv, cwd=str(REPO), env=subprocess_env, input=input,
+                                    capture_output=True, timeout=timeout)
+                return subprocess.CompletedProcess(cp.args, cp.returncode, cp.stdout.decode("utf-8", "replace"),
+                                                   cp.stderr.decode("utf-8", "replace"))
             return subprocess.run(argv, cwd=str(REPO), env=subprocess_env,
                                   capture_output=True, text=True, timeout=timeout)
         except subprocess.TimeoutExpired as exc:
