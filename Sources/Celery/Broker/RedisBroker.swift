@@ -34,6 +34,7 @@ final class RedisBroker: Sendable {
     /// Fetches and blocking pops; only the consumer loop uses it.
     private let consumer: RedisConnection
     private let transport = RedisScript(name: "transport", source: RedisBroker.transportScript)
+    private let supportsBlockingMove = Atomic<Bool>(true)
 
     init(url: String) throws {
         endpoint = try RedisEndpoint(url: url)
@@ -59,9 +60,27 @@ final class RedisBroker: Sendable {
         return try Self.deliveries(from: reply)
     }
 
-    /// Blocks up to `timeout` seconds in BRPOP for one message, then records it in `unacked`.
-    func waitAndFetch(keys: [String], timeout: Int) async throws -> [Delivery] {
-        let reply = try await consumer.send(RedisCommand("BRPOP", arguments: keys + [timeout])).unwrapped(command: "BRPOP")
+    /// Waits up to `timeout` seconds for a message, then fetches like ``fetch(keys:limit:)``.
+    ///
+    /// The wait is `BLMOVE k k RIGHT RIGHT`: it blocks until the first list has an entry and
+    /// moves that entry from the list's end to the same end, which leaves the list as it was.
+    /// Nothing is taken until the fetch script pops and records atomically, so no message is
+    /// ever outside both its queue and `unacked` (kombu's BRPOP-then-record has that window).
+    /// The other lists are looked at after each wait. On a Redis without BLMOVE (< 6.2) it
+    /// falls back to kombu's BRPOP and records right after.
+    func waitAndFetch(keys: [String], limit: Int, timeout: Double) async throws -> [Delivery] {
+        guard let first = keys.first else { return [] }
+        if supportsBlockingMove.load(ordering: .relaxed) {
+            let reply = try await consumer.send(RedisCommand("BLMOVE", first, first, "RIGHT", "RIGHT", timeout))
+            if case .error(let message) = reply, message.lowercased().contains("unknown command") {
+                supportsBlockingMove.store(false, ordering: .relaxed)
+            } else {
+                try reply.unwrapped(command: "BLMOVE")
+                return try await fetch(keys: keys, limit: limit)
+            }
+        }
+        let reply = try await consumer.send(RedisCommand("BRPOP", arguments: keys + [max(1, Int(timeout.rounded(.up)))]))
+            .unwrapped(command: "BRPOP")
         guard let pair = reply.array, pair.count == 2, let key = pair[0].string, let raw = pair[1].bytes else { return [] }
         let tag = try await runScript(keys: [key], arguments: ["record", raw, Self.now()])
         return [Delivery(queueKey: key, raw: raw, deliveryTag: tag.string)]

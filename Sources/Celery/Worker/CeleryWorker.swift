@@ -132,7 +132,7 @@ public final class CeleryWorker: Service, Sendable {
             do {
                 var deliveries = try await broker.fetch(keys: keys, limit: room)
                 if deliveries.isEmpty, !buffer.isShutDown {
-                    deliveries = try await broker.waitAndFetch(keys: keys, timeout: workerConfiguration.pollTimeoutSeconds)
+                    deliveries = try await broker.waitAndFetch(keys: keys, limit: room, timeout: workerConfiguration.pollTimeout)
                 }
                 if backoff.failures > 0 { logger.info("consumer: Connection to broker restored: \(broker.endpoint)") }
                 backoff.reset()

@@ -20,8 +20,10 @@ public struct WorkerConfiguration: Sendable {
     public var acksLate: Bool
     /// The node name (`-n`), e.g. `celery@host`.
     public var hostname: String
-    /// How long one blocking fetch waits before looking again (kombu uses 1 second).
-    public var pollTimeoutSeconds: Int
+    /// How long one blocking wait lasts before every consumed list is looked at again: a
+    /// message arriving only in a priority sub-list or a second queue of an idle worker is
+    /// seen within this time (kombu's BRPOP uses 1 second).
+    public var pollTimeout: Double
     /// `--time-limit`: the hard limit in seconds for tasks whose message and definition set none.
     public var timeLimit: Double? = nil
     /// `--soft-time-limit`: the soft limit in seconds, likewise.
@@ -40,14 +42,14 @@ public struct WorkerConfiguration: Sendable {
     /// node name `celery@<host>`.
     public init(
         queues: [String] = ["celery"], concurrency: Int? = nil,
-        prefetchMultiplier: Int = 4, acksLate: Bool = false, hostname: String? = nil, pollTimeoutSeconds: Int = 1
+        prefetchMultiplier: Int = 4, acksLate: Bool = false, hostname: String? = nil, pollTimeout: Double = 0.5
     ) {
         self.queues = queues
         self.concurrency = max(1, concurrency ?? ProcessInfo.processInfo.activeProcessorCount)
         self.prefetchMultiplier = max(1, prefetchMultiplier)
         self.acksLate = acksLate
         self.hostname = hostname ?? "celery@\(ProcessInfo.processInfo.hostName)"
-        self.pollTimeoutSeconds = max(1, pollTimeoutSeconds)
+        self.pollTimeout = max(0.01, pollTimeout)
     }
 
     /// Expands Celery's node-name placeholders: `%h` (host name), `%n` (its first label),
