@@ -69,6 +69,20 @@ extension JSONValue {
         objectValue?[key]
     }
 
+    /// Python's truth value of the decoded value (`None`, `False`, `0`, `""`, `[]`, `{}` are false).
+    public var isPythonTruthy: Bool {
+        switch self {
+        case .null: return false
+        case .bool(let flag): return flag
+        case .integer(let number): return number != 0
+        case .bigInteger: return true
+        case .double(let number): return number != 0
+        case .string(let text): return !text.isEmpty
+        case .array(let items): return !items.isEmpty
+        case .object(let object): return !object.isEmpty
+        }
+    }
+
     /// A short name of the value's JSON type, for error messages ("string", "object", ...).
     public var typeName: String {
         switch self {

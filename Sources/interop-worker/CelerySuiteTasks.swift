@@ -60,19 +60,3 @@ enum CelerySuiteTasks {
         }
     }
 }
-
-extension JSONValue {
-    /// Python's truth value of the decoded value.
-    var isPythonTruthy: Bool {
-        switch self {
-        case .null: return false
-        case .bool(let flag): return flag
-        case .integer(let number): return number != 0
-        case .bigInteger: return true
-        case .double(let number): return number != 0
-        case .string(let text): return !text.isEmpty
-        case .array(let items): return !items.isEmpty
-        case .object(let object): return !object.isEmpty
-        }
-    }
-}

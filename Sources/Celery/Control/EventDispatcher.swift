@@ -46,7 +46,7 @@ struct EventDispatcher: Sendable {
 
     private func send(_ type: String, _ fields: [(String, JSONValue)]) async {
         var members: [(String, JSONValue)] = [
-            ("hostname", .string(hostname)), ("utcoffset", .integer(Self.utcOffsetHoursWest())), ("pid", .integer(pid)),
+            ("hostname", .string(hostname)), ("utcoffset", .double(Self.utcOffsetHoursWest())), ("pid", .integer(pid)),
             ("clock", .integer(Int64(state.tick()))),
         ]
         members += fields
@@ -69,8 +69,8 @@ struct EventDispatcher: Sendable {
         return loads.map { ($0 * 100).rounded() / 100 }
     }
 
-    /// Celery's `utcoffset()`: hours west of UTC.
-    static func utcOffsetHoursWest() -> Int64 {
-        Int64(-TimeZone.current.secondsFromGMT() / 3600)
+    /// Celery's `utcoffset()`: hours west of UTC, as a float.
+    static func utcOffsetHoursWest() -> Double {
+        Double(-TimeZone.current.secondsFromGMT()) / 3600
     }
 }

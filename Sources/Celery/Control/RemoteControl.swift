@@ -100,8 +100,9 @@ extension CeleryWorker {
             return .array(schedule.snapshot().compactMap { entry -> JSONValue? in
                 guard let message = decoded(entry.item) else { return nil }
                 let eta = Date().addingTimeInterval(now.duration(to: entry.due).timeInterval)
+                // `priority` is the timer entry's priority in Celery (6 for ETA tasks), not the message's.
                 return [
-                    "eta": .string(CeleryTime.isoformat(eta)), "priority": .integer(Int64(message.properties.priority)),
+                    "eta": .string(CeleryTime.isoformat(eta)), "priority": 6,
                     "request": requestInfo(message, queue: entry.item.delivery.queue, started: nil, acknowledged: false),
                 ]
             })
@@ -111,6 +112,8 @@ extension CeleryWorker {
             return queryTask(ids: Self.idList(arguments["ids"] ?? arguments["task_id"]))
         case "revoke":
             return await revoke(ids: Self.idList(arguments["task_id"]), terminate: arguments["terminate"]?.boolValue ?? false)
+        case "terminate":
+            return await revoke(ids: Self.idList(arguments["task_id"]), terminate: true)
         case "revoke_by_stamped_headers":
             return ok("headers \(PythonRepr.repr(arguments["headers"] ?? nil)) flagged as revoked, but not terminated")
         case "active_queues":
@@ -123,12 +126,15 @@ extension CeleryWorker {
             return ["clock": .integer(Int64(state.tick()))]
         case "rate_limit":
             guard let task = arguments["task_name"]?.stringValue, registry[task] != nil else { return error("unknown task") }
-            let text = arguments["rate_limit"]?.stringValue ?? arguments["rate_limit"].map(PythonRepr.repr) ?? ""
-            guard let limit = RateLimit(text) else {
-                if text.isEmpty || text == "0" || text == "None" {
-                    state.setRateLimit(task, nil)
-                    return ok("rate limit disabled successfully")
-                }
+            // Celery tests the value's truth: null, 0 and "" disable; "0" sets a limit of 0, which is none.
+            let value = arguments["rate_limit"] ?? .null
+            guard value.isPythonTruthy else {
+                state.setRateLimit(task, nil)
+                return ok("rate limit disabled successfully")
+            }
+            let text = value.stringValue ?? PythonRepr.repr(value)
+            let limit = RateLimit(text)
+            if limit == nil, (Double(text.split(separator: "/").first ?? "") ?? -1) != 0 {
                 return error("Invalid rate limit string: ValueError('\(text)')")
             }
             state.setRateLimit(task, limit)
@@ -148,11 +154,12 @@ extension CeleryWorker {
             return ok("task events disabled")
         case "add_consumer":
             guard let queue = arguments["queue"]?.stringValue else { return error("queue is required") }
-            return state.addQueue(queue) ? ok("add consumer \(queue)") : ok("already consuming from '\(queue)'")
+            _ = state.addQueue(queue)
+            return ok("add consumer \(queue)")
         case "cancel_consumer":
             guard let queue = arguments["queue"]?.stringValue else { return error("queue is required") }
             _ = state.removeQueue(queue)
-            return ok("no longer consuming from '\(queue)'")
+            return ok("no longer consuming from \(queue)")
         case "pool_grow":
             state.concurrency += Int(arguments["n"]?.integerValue ?? 1)
             return ok("pool will grow")
@@ -227,7 +234,7 @@ extension CeleryWorker {
                 ("exchange", .string(message.properties.exchange)), ("routing_key", .string(message.properties.routingKey ?? queue)),
                 ("priority", .integer(Int64(message.properties.priority))), ("redelivered", .bool(message.properties.redelivered)),
             ]))),
-            ("worker_pid", .integer(Int64(ProcessInfo.processInfo.processIdentifier))),
+            ("worker_pid", started == nil ? .null : .integer(Int64(ProcessInfo.processInfo.processIdentifier))),
         ]))
     }
 
@@ -258,7 +265,7 @@ extension CeleryWorker {
             ("virtual_host", .string(String(endpoint.database))), ("port", .integer(port)), ("insist", false), ("ssl", false),
             ("transport", "redis"), ("connect_timeout", 4), ("transport_options", .object(transportOptions)),
             ("login_method", .null), ("uri_prefix", .null), ("heartbeat", 120.0), ("failover_strategy", "round-robin"),
-            ("alternates", .array([])),
+            ("alternates", .array([])), ("credential_provider", .null),
         ])
         let counters: [(String, Int)] = [
             ("maxrss", usage.ru_maxrss), ("ixrss", usage.ru_ixrss), ("idrss", usage.ru_idrss), ("isrss", usage.ru_isrss),
@@ -271,7 +278,7 @@ extension CeleryWorker {
         return .object(JSONObject([
             ("total", .object(totals)), ("pid", pid), ("clock", .string(String(state.clock))),
             ("uptime", .integer(Int64(Date().timeIntervalSince(state.startedAt)))), ("pool", .object(pool)),
-            ("broker", .object(brokerInfo)), ("prefetch_count", .integer(Int64(buffer.limit))), ("rusage", .object(rusageInfo)),
+            ("broker", .object(brokerInfo)), ("prefetch_count", .integer(Int64(buffer.limit + schedule.count))), ("rusage", .object(rusageInfo)),
         ]))
     }
 

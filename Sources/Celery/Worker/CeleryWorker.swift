@@ -137,6 +137,14 @@ public final class CeleryWorker: Service, Sendable {
                 if backoff.failures > 0 { logger.info("consumer: Connection to broker restored: \(broker.endpoint)") }
                 backoff.reset()
                 guard !deliveries.isEmpty else { continue }
+                // A queue cancelled (cancel_consumer) while the fetch was under way: put its messages back.
+                let current = state.queues
+                if deliveries.contains(where: { !current.contains($0.queue) }) {
+                    for delivery in deliveries where !current.contains(delivery.queue) {
+                        if let tag = delivery.deliveryTag { try? await broker.restore(deliveryTag: tag) }
+                    }
+                    deliveries.removeAll { !current.contains($0.queue) }
+                }
                 buffer.append(deliveries)
                 // Rotate the queues within each priority step so several queues are served fairly.
                 if keysPerStep > 1 { keys = Self.rotated(keys, stepWidth: keysPerStep) }
@@ -291,7 +299,7 @@ public final class CeleryWorker: Service, Sendable {
         await events.taskEvent("task-started", [("uuid", .string(id))])
         let outcome = await runWithTimeLimits(soft: softLimit.map(Self.duration), hard: hardLimit.map(Self.duration), work: work)
         let runtimeSeconds = (clock.now - started).timeInterval
-        let terminated = state.finished(id, name: message.headers.task)
+        let terminated = state.finished(id)
         if terminated {
             logger.info("Task \(shownName)[\(id)] terminated by revoke")
             await revokeResult(of: message, queue: delivery.queue, reason: "terminated", logger: logger)

@@ -64,15 +64,18 @@ final class WorkerState: Sendable {
 
     // MARK: Running tasks
 
+    /// Records a task a slot starts, and counts it (`stats.total` counts accepted tasks, as Celery does).
     func started(_ id: String, _ task: ActiveTask) {
-        state.withLock { $0.active[id] = task }
+        state.withLock { state in
+            state.active[id] = task
+            state.totals[task.message.headers.task, default: 0] += 1
+        }
     }
 
-    /// Forgets a finished task, counts it, and tells whether it was terminated by a revoke.
-    func finished(_ id: String, name: String) -> Bool {
+    /// Forgets a finished task and tells whether it was terminated by a revoke.
+    func finished(_ id: String) -> Bool {
         state.withLock { state in
             state.active[id] = nil
-            state.totals[name, default: 0] += 1
             return state.terminated.remove(id) != nil
         }
     }
