@@ -77,6 +77,9 @@ struct Worker: AsyncParsableCommand {
     @Flag(name: .long, help: "Accepted for compatibility with `celery worker`; the Swift worker does no mingle.")
     var withoutMingle = false
 
+    @Option(name: .long, help: "File keeping revoked task ids across restarts (as celery worker --statedb).")
+    var statedb: String?
+
     @Flag(name: .long, help: "Log one JSON object per line.")
     var jsonLogs = false
 
@@ -100,6 +103,7 @@ struct Worker: AsyncParsableCommand {
             queues: queues.split(separator: ",").map { String($0).trimmingWhitespace() },
             concurrency: concurrency, prefetchMultiplier: prefetchMultiplier, acksLate: acksLate,
             hostname: WorkerConfiguration.expandHostname(hostname))
+        workerConfiguration.stateDatabasePath = statedb
         workerConfiguration.sendTaskEvents = taskEvents
         workerConfiguration.sendHeartbeats = !withoutHeartbeat
         workerConfiguration.timeLimit = timeLimit

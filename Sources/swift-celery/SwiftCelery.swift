@@ -12,7 +12,7 @@ struct SwiftCelery: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "swift-celery",
         abstract: "Call Celery tasks, read their results and inspect queues over Redis.",
-        subcommands: [Call.self, ResultCommand.self, Peek.self, Decode.self]
+        subcommands: [Call.self, ResultCommand.self, Peek.self, Decode.self, Inspect.self, Control.self]
     )
 }
 
@@ -245,5 +245,87 @@ enum MessageView {
         } catch {
             return JSONObject([("error", .string("\(error)"))])
         }
+    }
+}
+
+/// Prints each node's reply as `celery inspect` does, then how many nodes answered.
+func printReplies(_ replies: [String: JSONValue]) throws {
+    guard !replies.isEmpty else {
+        printError("Error: No nodes replied within time constraint")
+        throw ExitCode(69)
+    }
+    for node in replies.keys.sorted() {
+        print("->  \(node): OK")
+        print("    \(replies[node]!.pythonJSONString())")
+    }
+    print("\n\(replies.count) node\(replies.count == 1 ? "" : "s") online.")
+}
+
+struct Inspect: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Ask every worker (Python or Swift): ping, stats, active, reserved, scheduled, registered, active_queues, revoked, conf, report, clock.")
+
+    @Argument(help: "The inspect command.")
+    var method: String
+
+    @Option(help: "Seconds to wait for replies.")
+    var timeout: Double = 1
+
+    @Option(name: .customShort("d"), help: "Only these workers (comma-separated node names).")
+    var destination: String?
+
+    @OptionGroup var connection: ConnectionOptions
+
+    func run() async throws {
+        let client = try connection.makeClient()
+        defer { client.close() }
+        let replies = try await client.control.broadcast(
+            method, destination: destination?.split(separator: ",").map(String.init),
+            timeout: .milliseconds(Int(timeout * 1000)))
+        try printReplies(replies)
+    }
+}
+
+struct Control: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Steer the workers: revoke ID [--terminate], rate_limit TASK RATE, shutdown, add_consumer QUEUE, cancel_consumer QUEUE.")
+
+    @Argument(help: "The control command.")
+    var method: String
+
+    @Argument(help: "Its arguments (a task id, a task name and rate, a queue).")
+    var values: [String] = []
+
+    @Flag(help: "With revoke: cancel the task if it is running.")
+    var terminate = false
+
+    @Option(help: "Seconds to wait for replies.")
+    var timeout: Double = 1
+
+    @OptionGroup var connection: ConnectionOptions
+
+    func run() async throws {
+        let client = try connection.makeClient()
+        defer { client.close() }
+        var arguments = JSONObject()
+        switch method {
+        case "revoke", "terminate":
+            guard let id = values.first else { throw ValidationError("\(method) needs a task id") }
+            arguments = ["task_id": .string(id), "terminate": .bool(terminate || method == "terminate"), "signal": "SIGTERM"]
+        case "rate_limit":
+            guard values.count == 2 else { throw ValidationError("rate_limit needs a task name and a rate") }
+            arguments = ["task_name": .string(values[0]), "rate_limit": .string(values[1])]
+        case "add_consumer", "cancel_consumer":
+            guard let queue = values.first else { throw ValidationError("\(method) needs a queue") }
+            arguments = ["queue": .string(queue)]
+        case "shutdown":
+            try await client.control.shutdown()
+            print("shutdown sent")
+            return
+        default:
+            break
+        }
+        let replies = try await client.control.broadcast(method, arguments: arguments, timeout: .milliseconds(Int(timeout * 1000)))
+        try printReplies(replies)
     }
 }

@@ -201,3 +201,25 @@ struct ClientMessageTests {
         #expect(CeleryConfiguration(brokerURL: "redis://:s3cret@h:1/0").redactedBrokerURL == "redis://:***@h:1/0")
     }
 }
+
+@Suite("Remote control from the Swift client", .serialized, .timeLimit(.minutes(1)))
+struct ControlClientTests {
+    @Test("ping, inspect and revoke reach a Swift worker")
+    func pingInspectRevoke() async throws {
+        let queue = TestRedis.uniqueQueue("control")
+        try await withWorker(queue: queue, register: { registry in
+            registry.register("t.add") { _ in 2 }
+        }) { client in
+            _ = try await client.send("t.add").get(timeout: .seconds(10))
+            let pong = try await client.control.ping()
+            #expect(pong["test@local"] == ["ok": "pong"])
+            let registered = try await client.control.inspect("registered")
+            #expect(registered["test@local"] == ["t.add"])
+            let delayed = try await client.send("t.add", options: TaskOptions(countdown: .seconds(2)))
+            try await client.control.revoke(delayed.id)
+            let error = try await #require(throws: TaskFailedError.self) { try await delayed.get(timeout: .seconds(10)) }
+            #expect(error.state == .revoked)
+            #expect(error.exception.type == "TaskRevokedError")
+        }
+    }
+}

@@ -30,7 +30,7 @@ struct Delivery: Sendable {
 final class RedisBroker: Sendable {
     let endpoint: RedisEndpoint
     /// Acks, records, restores and publishes; calls from many tasks are pipelined together.
-    private let commands: RedisConnection
+    let commands: RedisConnection
     /// Fetches and blocking pops; only the consumer loop uses it.
     private let consumer: RedisConnection
     private let transport = RedisScript(name: "transport", source: RedisBroker.transportScript)

@@ -74,6 +74,11 @@ public final class CeleryClient: Sendable {
         return messages.map { AsyncResult(id: $0.headers.id, backend: backend) }
     }
 
+    /// Remote control of the workers (Python and Swift alike): `ping`, `inspect`, `revoke`, ...
+    public var control: ControlClient {
+        ControlClient(broker: broker, commands: broker.commands, oid: builder.replyTo)
+    }
+
     /// Up to `limit` raw entries waiting in `queue`, next to be taken first, without taking them.
     public func peek(queue: String, limit: Int = 10) async throws -> [(key: String, raw: [UInt8])] {
         do {

@@ -195,6 +195,7 @@ extension CeleryWorker {
                 taskID: id, status: .revoked, result: revoked.jsonValue, children: .null, dateDone: CeleryTime.isoformat(Date())))
         }
         logger.info("Tasks flagged as revoked: \(ids.joined(separator: ", "))")
+        saveState()
         if terminate {
             return ["ok": .string(terminated.isEmpty ? "terminate: tasks unknown" : "terminate: \(terminated.joined(separator: ", "))")]
         }

@@ -73,6 +73,14 @@ public final class CeleryWorker: Service, Sendable {
             "Connected to \(broker.endpoint); results in \(backend.endpoint); queues \(workerConfiguration.queues.joined(separator: ", ")); concurrency \(workerConfiguration.concurrency), prefetch \(buffer.limit)"
         )
         logger.info("[tasks]\n\(registry.names.map { "  . \($0)" }.joined(separator: "\n"))")
+        if let path = workerConfiguration.stateDatabasePath {
+            do {
+                try state.load(from: path)
+                logger.info("Loaded \(state.revokedIDs.count) revoked task id(s) from \(path)")
+            } catch {
+                logger.error("Cannot read the state database \(path): \(error)")
+            }
+        }
         logger.info("\(workerConfiguration.hostname) ready.")
         await withGracefulShutdownHandler {
             await withTaskCancellationHandler {
@@ -97,11 +105,22 @@ public final class CeleryWorker: Service, Sendable {
         }
         await completions.drain()
         await returnHeldMessages()
+        saveState()
         if workerConfiguration.sendHeartbeats {
             await events.workerEvent("worker-offline", active: 0, processed: state.totals.values.reduce(0, +))
         }
         broker.close()
         backend.close()
+    }
+
+    /// Writes the revoked ids to `--statedb`, if one is configured.
+    func saveState() {
+        guard let path = workerConfiguration.stateDatabasePath else { return }
+        do {
+            try state.save(to: path)
+        } catch {
+            logger.error("Cannot write the state database \(path): \(error)")
+        }
     }
 
     /// Stops taking work: the warm shutdown `celery control shutdown` and SIGTERM ask for.

@@ -28,6 +28,8 @@ public struct WorkerConfiguration: Sendable {
     public var timeLimit: Double? = nil
     /// `--soft-time-limit`: the soft limit in seconds, likewise.
     public var softTimeLimit: Double? = nil
+    /// `--statedb`: a file where revoked task ids are kept across restarts.
+    public var stateDatabasePath: String? = nil
     /// `-E`/`worker_send_task_events`: send task events (received, started, succeeded, ...).
     public var sendTaskEvents: Bool = false
     /// Send worker-online, worker-heartbeat (every 2 s) and worker-offline (off with

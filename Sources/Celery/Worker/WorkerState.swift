@@ -108,6 +108,19 @@ final class WorkerState: Sendable {
         return cancels.map(\.0)
     }
 
+    /// Loads revoked ids saved by ``save(to:)``; a missing file is an empty state.
+    func load(from path: String) throws {
+        guard let data = try? Data(contentsOf: URL(fileURLWithPath: path)) else { return }
+        let saved = try JSONValue(parsing: Array(data))
+        revoke((saved["revoked"]?.arrayValue ?? []).compactMap(\.stringValue), terminate: false)
+    }
+
+    /// Writes the revoked ids to `path` (JSON: `{"revoked": [...], "clock": n}`).
+    func save(to path: String) throws {
+        let document: JSONValue = ["revoked": .array(revokedIDs.map(JSONValue.string)), "clock": .integer(Int64(clock))]
+        try Data(document.pythonJSONBytes()).write(to: URL(fileURLWithPath: path), options: .atomic)
+    }
+
     func isRevoked(_ id: String) -> Bool { state.withLock { $0.revoked.contains(id) } }
     var revokedIDs: [String] { state.withLock { $0.revokedOrder } }
 

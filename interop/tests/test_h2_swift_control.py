@@ -1,0 +1,50 @@
+"""(h2) The Swift client's remote control steers Python and Swift workers alike; --statedb."""
+import json
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+from celery.exceptions import TaskRevokedError
+
+
+def test_swift_inspect_ping_sees_python_and_swift_workers(swift_cli, redis_url, swift_worker, python_worker):
+    python_worker("pyq")
+    cp = swift_cli("inspect", "ping", "--timeout", "1.5", "--broker", redis_url)
+    assert cp.returncode == 0, cp.stderr
+    assert "swift@" in cp.stdout and "py-pyq@" in cp.stdout, cp.stdout
+    assert '{"ok": "pong"}' in cp.stdout
+
+
+def test_swift_inspect_registered_of_a_python_worker(swift_cli, redis_url, python_worker):
+    python_worker("pyq")
+    cp = swift_cli("inspect", "registered", "-d", f"py-pyq@{__import__('socket').gethostname()}", "--broker", redis_url)
+    assert cp.returncode == 0, cp.stderr
+    assert "tasks.add" in cp.stdout and "swift@" not in cp.stdout
+
+
+def test_swift_control_revoke_on_a_python_worker(swift_cli, redis_url, celery_client, python_worker):
+    python_worker("pyq")
+    res = celery_client.send_task("tasks.add", args=[1, 1], queue="pyq", countdown=2)
+    time.sleep(0.3)
+    cp = swift_cli("control", "revoke", res.id, "--broker", redis_url)
+    assert cp.returncode == 0 and "flagged as revoked" in cp.stdout, cp.stdout + cp.stderr
+    with pytest.raises(TaskRevokedError):
+        res.get(timeout=10)
+
+
+def test_statedb_keeps_revoked_ids_across_restarts(swift_cli, redis_url, celery_client, extra_worker):
+    statedb = Path(tempfile.mkdtemp(prefix="swift-celery-state-")) / "worker.state"
+    queue = "statedb"
+    first = extra_worker(queue, "swift-state@%h", "swift-state-worker", extra=["--statedb", str(statedb)])
+    cp = swift_cli("control", "revoke", "revoked-before-restart", "--broker", redis_url)
+    assert "flagged as revoked" in cp.stdout, cp.stdout + cp.stderr
+    rc, in_time = first.proc.stop(timeout=15)
+    assert in_time and rc == 0
+    assert "revoked-before-restart" in json.loads(statedb.read_text())["revoked"]
+    # The result was marked REVOKED at revoke time; forget it so only the restarted worker can write it.
+    celery_client.AsyncResult("revoked-before-restart").forget()
+    extra_worker(queue, "swift-state2@%h", "swift-state2-worker", extra=["--statedb", str(statedb)])
+    res = celery_client.send_task("tasks.add", args=[1, 1], queue=queue, task_id="revoked-before-restart")
+    with pytest.raises(TaskRevokedError):
+        res.get(timeout=10)
