@@ -397,7 +397,6 @@ def main(argv=None):
             selected += [n for n in collected if fn_key(n) == key]
     plan = [(n, *classify(n, pidbox)) for n in selected]
     to_run = [n for n, kind, _ in plan if kind == 'run']
-    reasons = {n: r for n, _, r in plan}
 
     if args.list:
         for n, kind, reason in plan:
