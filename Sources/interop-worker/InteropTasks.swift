@@ -7,6 +7,7 @@ enum InteropTasks {
         registerInteropSuite(in: registry)
         registerBenchmark(in: registry)
         CelerySuiteTasks.register(in: registry)
+        CelerySuiteTasks.registerSingleTaskSuite(in: registry)
         SemanticsTasks.register(in: registry)
         SemanticsTasks.registerProgress(in: registry)
     }

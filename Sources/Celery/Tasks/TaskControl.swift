@@ -26,12 +26,15 @@ public struct TaskRetry: Error, Sendable {
     public var args: [JSONValue]?
     /// New keyword arguments for the next run.
     public var kwargs: JSONObject?
+    /// A new expiry for the next run, from now (`self.retry(expires=...)`).
+    public var expiresIn: Duration?
 
     /// A retry request; see the type's documentation.
     public init(
         countdown: Duration? = nil, eta: Date? = nil, exception: PythonException? = nil, maxRetries: Int? = nil,
-        args: [JSONValue]? = nil, kwargs: JSONObject? = nil
+        args: [JSONValue]? = nil, kwargs: JSONObject? = nil, expiresIn: Duration? = nil
     ) {
+        self.expiresIn = expiresIn
         self.countdown = countdown
         self.eta = eta
         self.exception = exception
@@ -68,8 +71,10 @@ extension TaskRequest {
     /// A ``TaskRetry`` for this request: `throw request.retry(countdown: .seconds(5))`.
     public func retry(
         countdown: Duration? = nil, eta: Date? = nil, exception: PythonException? = nil, maxRetries: Int? = nil,
-        args: [JSONValue]? = nil, kwargs: JSONObject? = nil
+        args: [JSONValue]? = nil, kwargs: JSONObject? = nil, expiresIn: Duration? = nil
     ) -> TaskRetry {
-        TaskRetry(countdown: countdown, eta: eta, exception: exception, maxRetries: maxRetries, args: args, kwargs: kwargs)
+        TaskRetry(
+            countdown: countdown, eta: eta, exception: exception, maxRetries: maxRetries, args: args, kwargs: kwargs,
+            expiresIn: expiresIn)
     }
 }

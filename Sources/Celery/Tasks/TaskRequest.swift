@@ -31,6 +31,10 @@ public struct TaskRequest: Sendable {
     public let queue: String
     /// The worker's node name (`celery@host`).
     public let hostname: String
+    /// The hard time limit in force, in seconds (`self.request.time_limit`).
+    public var timeLimit: Double?
+    /// The soft time limit in force, in seconds (`self.request.soft_time_limit`).
+    public var softTimeLimit: Double?
     /// A logger whose metadata names the task (`celery.task.id`, `celery.task.name`).
     public let logger: Logger
     /// The whole decoded message.

@@ -297,7 +297,7 @@ public final class CeleryWorker: Service, Sendable {
 
         let backend = self.backend
         let queue = delivery.queue
-        let request = TaskRequest(
+        var request = TaskRequest(
             message: message, queue: queue, hostname: workerConfiguration.hostname, logger: logger,
             stateUpdater: { [self] state, meta in
                 try await backend.store(
@@ -309,10 +309,13 @@ public final class CeleryWorker: Service, Sendable {
         let hardLimit = limits.hard ?? runtimeLimits?.hard ?? definition.options.timeLimit ?? workerConfiguration.timeLimit
         let softLimit = limits.soft ?? runtimeLimits?.soft ?? definition.options.softTimeLimit ?? workerConfiguration.softTimeLimit
         if let rateLimit = state.rateLimit(for: message.headers.task) { await rateLimit.acquire() }
+        request.timeLimit = hardLimit
+        request.softTimeLimit = softLimit
 
         let clock = ContinuousClock()
         let started = clock.now
-        let work = Task { try await definition.handler(request) }
+        let prepared = request
+        let work = Task { try await definition.handler(prepared) }
         state.started(id, WorkerState.ActiveTask(
             message: message, queue: delivery.queue, started: Date(), acknowledged: !acksLate, cancel: { work.cancel() }))
         await events.taskEvent("task-started", [("uuid", .string(id))])
@@ -397,6 +400,16 @@ public final class CeleryWorker: Service, Sendable {
         case .finished(.failure(let error as TaskReject)):
             requeue = error.requeue && acksLate
             logger.info("Task \(shownName)[\(id)] rejected\(error.requeue ? " (requeued)" : ""): \(error.reason ?? "")")
+            if !error.requeue, !ignoreResult {
+                // Celery 5.7 records a permanent rejection as FAILURE with the Reject exception.
+                let reject = ExceptionInfo(
+                    type: "Reject", module: "celery.exceptions",
+                    arguments: [error.reason.map(JSONValue.string) ?? .null, .bool(false)])
+                await store(
+                    resultDocument(for: message, queue: delivery.queue, status: .failure, result: reject.jsonValue,
+                                   traceback: Self.traceback(for: reject, task: message.headers.task)),
+                    logger: logger)
+            }
             await events.taskEvent("task-rejected", [("uuid", .string(id)), ("requeue", .bool(requeue))])
         case .finished(.failure(is TaskIgnore)):
             logger.info("Task \(shownName)[\(id)] ignored")
@@ -499,8 +512,11 @@ public final class CeleryWorker: Service, Sendable {
             next.kwargs = kwargs
             next.headers.object["kwargsrepr"] = .string(PythonRepr.dictRepr(kwargs))
         }
+        if let expiresIn = retry.expiresIn {
+            next.headers.object["expires"] = .string(CeleryTime.isoformat(now.addingTimeInterval(expiresIn.timeInterval)))
+        }
         let queue = message.properties.exchange.isEmpty ? (message.properties.routingKey ?? delivery.queue) : delivery.queue
-        let expiration = headers.expires.flatMap(CeleryTime.parse).map {
+        let expiration = next.headers.expires.flatMap(CeleryTime.parse).map {
             String(max(0, Int(($0.date.timeIntervalSince(now) * 1000).rounded(.down))))
         }
         next.properties = MessageProperties(
