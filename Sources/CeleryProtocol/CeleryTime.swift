@@ -16,7 +16,10 @@ public enum CeleryTime {
 
     /// `date` as Python's `datetime.isoformat()` of an aware UTC datetime:
     /// `2026-11-25T13:45:14.689157+00:00`, microseconds left out when zero.
-    public static func isoformat(_ date: Date) -> String {
+    ///
+    /// With `alwaysMicroseconds`, the fraction is written even when zero, as
+    /// `strftime('%Y-%m-%dT%H:%M:%S.%f')` does.
+    public static func isoformat(_ date: Date, alwaysMicroseconds: Bool = false) -> String {
         let totalMicroseconds = Int64((date.timeIntervalSince1970 * 1_000_000).rounded())
         var seconds = totalMicroseconds / 1_000_000
         var micro = totalMicroseconds % 1_000_000
@@ -33,7 +36,7 @@ public enum CeleryTime {
         let (year, month, day) = civil(fromDays: days)
         var text = pad(year, 4) + "-" + pad(month, 2) + "-" + pad(day, 2) + "T"
         text += pad(secondOfDay / 3600, 2) + ":" + pad(secondOfDay / 60 % 60, 2) + ":" + pad(secondOfDay % 60, 2)
-        if micro != 0 { text += "." + pad(micro, 6) }
+        if micro != 0 || alwaysMicroseconds { text += "." + pad(micro, 6) }
         return text + "+00:00"
     }
 

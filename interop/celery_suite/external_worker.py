@@ -47,7 +47,10 @@ class ExternalWorker:
     """A worker command started in its own session (process group)."""
 
     def __init__(self):
-        self.argv = json.loads(_env('INTEROP_WORKER_ARGV'))
+        # `{nodename}` becomes this pytest process's anon_nodename(): the node name Celery's
+        # in-process test worker would have, which test_inspect.py looks its replies up by.
+        from celery.utils.nodenames import anon_nodename
+        self.argv = [arg.replace('{nodename}', anon_nodename()) for arg in json.loads(_env('INTEROP_WORKER_ARGV'))]
         self.cwd = _env('INTEROP_WORKER_CWD') or None
         self.log_path = _env('INTEROP_WORKER_LOG')
         self.pid_path = _env('INTEROP_WORKER_PIDFILE')

@@ -20,7 +20,8 @@ What it does:
     writes interop/.work/celery-suite/report.json.  Exit status 1 if a selected
     test failed.
 
-Placeholders usable in --worker-cmd: {broker} {backend} {repo} {suite}
+Placeholders usable in --worker-cmd: {nodename} (the pytest process's anon_nodename(),
+which test_inspect.py expects as the worker's name) {broker} {backend} {repo} {suite}
 {harness} {python} {venv_bin}.  The worker also gets TEST_BROKER,
 TEST_BACKEND, CELERY_BROKER_URL, CELERY_RESULT_BACKEND, REDIS_HOST,
 REDIS_PORT and PYTHONPATH=<harness>:<suite> in its environment, cwd=<suite>.

@@ -20,8 +20,8 @@ struct TaskMessageBuilder: Sendable {
         let eta = options.eta ?? options.countdown.map { now.addingTimeInterval($0.timeInterval) }
         let expires = options.expires ?? options.expiresIn.map { now.addingTimeInterval($0.timeInterval) }
         var headers = TaskHeaders(
-            task: name, id: id, shadow: options.shadow, eta: eta.map(CeleryTime.isoformat),
-            expires: expires.map(CeleryTime.isoformat), group: options.groupID, groupIndex: options.groupIndex,
+            task: name, id: id, shadow: options.shadow, eta: eta.map { CeleryTime.isoformat($0) },
+            expires: expires.map { CeleryTime.isoformat($0) }, group: options.groupID, groupIndex: options.groupIndex,
             timeLimit: (options.timeLimit, options.softTimeLimit), rootID: options.rootID, parentID: options.parentID,
             argsrepr: PythonRepr.tupleRepr(args), kwargsrepr: PythonRepr.dictRepr(kwargs), origin: origin,
             ignoreResult: options.ignoreResult)

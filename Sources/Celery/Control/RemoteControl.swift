@@ -22,18 +22,32 @@ extension CeleryWorker {
     /// Listens for control requests until the worker stops.
     func runRemoteControl() async {
         let channel = RedisBroker.fanoutChannel(database: broker.endpoint.database, exchange: "celery.pidbox", routingKey: "")
-        let subscriber = RedisSubscriber(endpoint: broker.endpoint) { [self] _, payload in
-            Task { await self.handleControlRequest(payload) }
+        // Requests are handled one at a time, in the order they arrive (a revoke before the
+        // inspect that lists it), off the subscriber's thread.
+        let (requests, continuation) = AsyncStream.makeStream(of: [UInt8].self)
+        let subscriber = RedisSubscriber(endpoint: broker.endpoint) { _, payload in
+            continuation.yield(payload)
         }
-        defer { subscriber.shutdown() }
+        defer {
+            subscriber.shutdown()
+            continuation.finish()
+        }
         do {
             try await subscriber.psubscribe(channel)
         } catch {
             logger.error("Remote control unavailable: cannot subscribe to \(channel): \(error)")
             return
         }
-        while !stopping.load(ordering: .relaxed) {
-            try? await Task.sleep(for: .milliseconds(200))
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask {
+                for await payload in requests { await self.handleControlRequest(payload) }
+            }
+            group.addTask {
+                while !self.stopping.load(ordering: .relaxed) {
+                    try? await Task.sleep(for: .milliseconds(200))
+                }
+                continuation.finish()
+            }
         }
     }
 
@@ -47,7 +61,8 @@ extension CeleryWorker {
         }
         let headers = envelope["headers"]?.objectValue ?? JSONObject()
         if let clock = headers["clock"]?.integerValue { state.observe(clock: Int(clock)) }
-        if let expires = headers["expires"]?.doubleValue, expires < Date().timeIntervalSince1970 { return }
+        // kombu: a falsy `expires` (0, null) means the request never expires.
+        if let expires = headers["expires"]?.doubleValue, expires > 0, expires < Date().timeIntervalSince1970 { return }
         if case .array(let destinations)? = body["destination"],
             !destinations.contains(where: { $0.stringValue == workerConfiguration.hostname })
         {
@@ -83,7 +98,18 @@ extension CeleryWorker {
         case "ping":
             return ok("pong")
         case "registered":
-            return .array(registry.names.map(JSONValue.string))
+            // With taskinfoitems (`inspect registered name`): "NAME [name=NAME]", as Celery formats them.
+            let items = (arguments["taskinfoitems"]?.arrayValue ?? []).compactMap(\.stringValue)
+            return .array(registry.names.map { name in
+                let info = items.compactMap { item -> String? in
+                    switch item {
+                    case "name": return "name=\(name)"
+                    case "rate_limit": return "rate_limit=\(state.rateLimit(for: name)?.text ?? "None")"
+                    default: return nil
+                    }
+                }
+                return .string(info.isEmpty ? name : "\(name) [\(info.joined(separator: " "))]")
+            })
         case "stats":
             return statsReply()
         case "active":
@@ -99,10 +125,11 @@ extension CeleryWorker {
             let now = ContinuousClock.now
             return .array(schedule.snapshot().compactMap { entry -> JSONValue? in
                 guard let message = decoded(entry.item) else { return nil }
-                let eta = Date().addingTimeInterval(now.duration(to: entry.due).timeInterval)
+                let eta = message.headers.eta.flatMap(CeleryTime.parse)?.date
+                    ?? Date().addingTimeInterval(now.duration(to: entry.due).timeInterval)
                 // `priority` is the timer entry's priority in Celery (6 for ETA tasks), not the message's.
                 return [
-                    "eta": .string(CeleryTime.isoformat(eta)), "priority": 6,
+                    "eta": .string(CeleryTime.isoformat(eta, alwaysMicroseconds: true)), "priority": 6,
                     "request": requestInfo(message, queue: entry.item.delivery.queue, started: nil, acknowledged: false),
                 ]
             })
@@ -119,7 +146,8 @@ extension CeleryWorker {
         case "active_queues":
             return .array(state.queues.map(Self.queueDescription))
         case "report":
-            return ok("software -> \(EventDispatcher.softwareIdentity):\(EventDispatcher.softwareVersion) (Swift) platform -> Linux\nbroker -> \(broker.endpoint)\nresults -> \(backend.endpoint)\n")
+            return ok(
+                "software -> celery:5.7 protocol (\(EventDispatcher.softwareIdentity) \(EventDispatcher.softwareVersion), Swift) platform -> Linux\nbroker -> \(broker.endpoint)\nresults -> \(backend.endpoint)\n")
         case "conf":
             return confReply()
         case "clock":
@@ -301,6 +329,9 @@ extension CeleryWorker {
             ("task_time_limit", workerConfiguration.timeLimit.map(JSONValue.double) ?? .null),
             ("task_soft_time_limit", workerConfiguration.softTimeLimit.map(JSONValue.double) ?? .null),
             ("broker_transport_options", .object(["visibility_timeout": visibility])),
+            ("enable_utc", .bool(true)), ("timezone", .string("UTC")), ("broker_heartbeat", .null),
+            ("worker_hijack_root_logger", .bool(false)), ("worker_log_color", .bool(false)),
+            ("deprecated_settings", .array([])), ("include", .array([])),
         ]
         return .object(JSONObject(settings))
     }
@@ -319,11 +350,12 @@ extension CeleryWorker {
         return .object(JSONObject(queue))
     }
 
-    /// One id or a list of ids, as `revoke` and `query_task` take them.
+    /// One id, a list of ids, or (mingle's `hello` in Celery 5.7) a map of ids to stamps.
     static func idList(_ value: JSONValue?) -> [String] {
         switch value {
         case .string(let id)?: return [id]
         case .array(let items)?: return items.flatMap { idList($0) }
+        case .object(let stamped)?: return stamped.keys
         default: return []
         }
     }
