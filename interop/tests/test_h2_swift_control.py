@@ -48,3 +48,24 @@ def test_statedb_keeps_revoked_ids_across_restarts(swift_cli, redis_url, celery_
     res = celery_client.send_task("tasks.add", args=[1, 1], queue=queue, task_id="revoked-before-restart")
     with pytest.raises(TaskRevokedError):
         res.get(timeout=10)
+
+
+def _wall_time_of_two_sleeps(celery_client, queue):
+    started = time.monotonic()
+    results = [celery_client.send_task("tasks.sleep", args=[1], queue=queue) for _ in range(2)]
+    for r in results:
+        r.get(timeout=10)
+    return time.monotonic() - started
+
+
+def test_pool_grow_and_shrink_change_how_many_tasks_run_at_once(swift_cli, redis_url, celery_client, extra_worker):
+    queue = "pool"
+    extra_worker(queue, "swift-pool@%h", "swift-pool-worker", extra=["-c", "1"])
+    assert _wall_time_of_two_sleeps(celery_client, queue) >= 1.9, "-c 1 must run one task at a time"
+    cp = swift_cli("control", "pool_grow", "--broker", redis_url)
+    assert "pool will grow" in cp.stdout, cp.stdout + cp.stderr
+    assert _wall_time_of_two_sleeps(celery_client, queue) < 1.8, "after pool_grow two tasks run at once"
+    cp = swift_cli("control", "pool_shrink", "--broker", redis_url)
+    assert "pool will shrink" in cp.stdout, cp.stdout + cp.stderr
+    time.sleep(0.3)
+    assert _wall_time_of_two_sleeps(celery_client, queue) >= 1.9, "after pool_shrink one task at a time again"

@@ -90,11 +90,7 @@ public final class CeleryWorker: Service, Sendable {
                     group.addTask { await self.visibilityRestoreLoop() }
                     group.addTask { await self.runRemoteControl() }
                     if self.workerConfiguration.sendHeartbeats { group.addTask { await self.heartbeatLoop() } }
-                    for _ in 0..<self.workerConfiguration.concurrency {
-                        group.addTask {
-                            while let item = await self.buffer.next() { await self.process(item) }
-                        }
-                    }
+                    group.addTask { await self.runSlots() }
                 }
             } onCancel: {
                 self.stopTakingWork()
@@ -123,8 +119,32 @@ public final class CeleryWorker: Service, Sendable {
         }
     }
 
+    /// The execution slots: as many as the concurrency, which `pool_grow`/`pool_shrink` change
+    /// at run time. A new slot starts when the concurrency grows; a slot above it retires after
+    /// its current task.
+    private func runSlots() async {
+        await withDiscardingTaskGroup { slots in
+            for await target in state.concurrencyChanges {
+                while state.claimSlot(upTo: target) {
+                    slots.addTask {
+                        while self.state.slotMayContinue(), let item = await self.buffer.next() {
+                            // The pool may have shrunk while this slot waited: hand the message on.
+                            guard self.state.slotMayContinue() else {
+                                self.buffer.putBack(item)
+                                return
+                            }
+                            await self.process(item)
+                        }
+                    }
+                }
+                if buffer.isShutDown { break }
+            }
+        }
+    }
+
     /// Stops taking work: the warm shutdown `celery control shutdown` and SIGTERM ask for.
     func stopTakingWork() {
+        state.finishConcurrencyChanges()
         buffer.shutdown()
         schedule.shutdown()
         stopping.store(true, ordering: .relaxed)

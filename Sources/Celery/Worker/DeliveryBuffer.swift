@@ -70,9 +70,14 @@ final class DeliveryBuffer: Sendable {
         enqueue(items, atFront: true)
     }
 
-    private func enqueue(_ items: [QueuedDelivery], atFront: Bool) {
+    /// Returns a message a slot took but will not run, to the front, still counted as held.
+    func putBack(_ item: QueuedDelivery) {
+        enqueue([item], atFront: true, countAsHeld: false)
+    }
+
+    private func enqueue(_ items: [QueuedDelivery], atFront: Bool, countAsHeld: Bool = true) {
         let handOff = state.withLock { state -> [(CheckedContinuation<QueuedDelivery?, Never>, QueuedDelivery)] in
-            state.held += items.count
+            if countAsHeld { state.held += items.count }
             var handOff: [(CheckedContinuation<QueuedDelivery?, Never>, QueuedDelivery)] = []
             var remaining: [QueuedDelivery] = []
             for item in items {

@@ -29,6 +29,7 @@ final class WorkerState: Sendable {
         var timeLimits: [String: (hard: Double?, soft: Double?)] = [:]
         var queues: [String]
         var concurrency: Int
+        var runningSlots = 0
         var eventsEnabled: Bool
     }
 
@@ -37,11 +38,15 @@ final class WorkerState: Sendable {
 
     private let state: Mutex<State>
     private let lamport = Atomic<Int>(0)
+    private let concurrencyStream: AsyncStream<Int>
+    private let concurrencyContinuation: AsyncStream<Int>.Continuation
     /// When the worker started.
     let startedAt = Date()
 
     init(queues: [String], concurrency: Int, eventsEnabled: Bool) {
         state = Mutex(State(queues: queues, concurrency: concurrency, eventsEnabled: eventsEnabled))
+        (concurrencyStream, concurrencyContinuation) = AsyncStream.makeStream(of: Int.self, bufferingPolicy: .bufferingNewest(1))
+        concurrencyContinuation.yield(concurrency)
     }
 
     // MARK: Logical clock
@@ -146,9 +151,38 @@ final class WorkerState: Sendable {
         }
     }
 
+    /// Tasks run at once; setting it (pool_grow/pool_shrink) starts or retires slots.
     var concurrency: Int {
         get { state.withLock { $0.concurrency } }
-        set { state.withLock { $0.concurrency = max(1, newValue) } }
+        set {
+            let target = max(1, newValue)
+            state.withLock { $0.concurrency = target }
+            concurrencyContinuation.yield(target)
+        }
+    }
+
+    /// The concurrency as it changes, starting with its initial value (one consumer).
+    var concurrencyChanges: AsyncStream<Int> { concurrencyStream }
+
+    /// Ends ``concurrencyChanges`` at shutdown.
+    func finishConcurrencyChanges() { concurrencyContinuation.finish() }
+
+    /// Counts a new slot when fewer than `target` run; false when there are enough.
+    func claimSlot(upTo target: Int) -> Bool {
+        state.withLock { state in
+            guard state.runningSlots < min(target, state.concurrency) else { return false }
+            state.runningSlots += 1
+            return true
+        }
+    }
+
+    /// Whether a slot keeps taking work; a slot above the concurrency retires (and is uncounted).
+    func slotMayContinue() -> Bool {
+        state.withLock { state in
+            guard state.runningSlots > state.concurrency else { return true }
+            state.runningSlots -= 1
+            return false
+        }
     }
 
     var eventsEnabled: Bool {
