@@ -108,17 +108,21 @@ public final class RedisConnection: @unchecked Sendable {
         guard !isClosed.load(ordering: .relaxed) else {
             throw RedisError(code: .closed, message: "connection to \(endpoint) was closed")
         }
-        let context: RedisContext
-        if let existing = self.context {
-            context = existing
-        } else {
-            context = try RedisContext(endpoint: endpoint, connectTimeout: connectTimeout, readTimeout: readTimeout)
-            self.context = context
+        if let existing = context {
+            do {
+                return try body(existing)
+            } catch where error.isConnectionError && error.code != .timeout {
+                // The server went away since this connection was last used (a restart, an idle
+                // timeout): try once more on a fresh connection, as redis-py does.
+                context = nil
+            }
         }
+        let fresh = try RedisContext(endpoint: endpoint, connectTimeout: connectTimeout, readTimeout: readTimeout)
+        context = fresh
         do {
-            return try body(context)
+            return try body(fresh)
         } catch {
-            if error.isConnectionError { self.context = nil }
+            if error.isConnectionError { context = nil }
             throw error
         }
     }

@@ -38,25 +38,22 @@ final class RedisContext {
         if case .tcp = endpoint.address { _ = redisEnableKeepAlive(connected) }
         if let readTimeout { _ = redisSetTimeout(connected, Self.timeval(readTimeout)) }
 
-        do throws(RedisError) {
-            if let password = endpoint.password {
-                var arguments: [any RedisArgumentConvertible] = []
-                if let username = endpoint.username { arguments.append(username) }
-                arguments.append(password)
-                let reply = try roundTrip([RedisCommand("AUTH", arguments: arguments)])[0]
-                if case .error(let message) = reply {
-                    throw RedisError(code: .connectionFailed, message: "AUTH to \(endpoint) refused: \(message)")
-                }
+        // Log in and pick the database. If either fails, the initializer throws with every
+        // property set, so deinit frees the context (freeing it here too was a double free).
+        if let password = endpoint.password {
+            var arguments: [any RedisArgumentConvertible] = []
+            if let username = endpoint.username { arguments.append(username) }
+            arguments.append(password)
+            let reply = try roundTrip([RedisCommand("AUTH", arguments: arguments)])[0]
+            if case .error(let message) = reply {
+                throw RedisError(code: .connectionFailed, message: "AUTH to \(endpoint) refused: \(message)")
             }
-            if endpoint.database != 0 {
-                let reply = try roundTrip([RedisCommand("SELECT", endpoint.database)])[0]
-                if case .error(let message) = reply {
-                    throw RedisError(code: .connectionFailed, message: "SELECT \(endpoint.database) on \(endpoint): \(message)")
-                }
+        }
+        if endpoint.database != 0 {
+            let reply = try roundTrip([RedisCommand("SELECT", endpoint.database)])[0]
+            if case .error(let message) = reply {
+                throw RedisError(code: .connectionFailed, message: "SELECT \(endpoint.database) on \(endpoint): \(message)")
             }
-        } catch {
-            redisFree(connected)
-            throw error
         }
     }
 

@@ -51,7 +51,7 @@ enum CelerySuiteTasks {
         // def sleeping(i, **_): sleep(i)
         registry.register("\(module).sleeping") { request in
             let seconds = try request.bind(["i"] + request.kwargs.keys.filter { $0 != "i" })["i"]!
-            try await Task.sleep(for: .milliseconds(Int((seconds.doubleValue ?? 0) * 1000)))
+            try await Task.sleep(for: try InteropTasks.seconds(seconds))
             return .null
         }
         // def ids(self, i): return self.request.root_id, self.request.parent_id, i
@@ -95,7 +95,7 @@ extension CelerySuiteTasks {
             let arguments = try request.bind(["foo", "bar", "retry_kwargs"])
             let options = arguments["retry_kwargs"]!
             throw request.retry(
-                countdown: options["countdown"]?.doubleValue.map { .milliseconds(Int($0 * 1000)) },
+                countdown: options["countdown"]?.doubleValue.flatMap { Duration.fromSeconds($0) },
                 exception: PythonException("UnpickleableException", module: module, arguments: [arguments["foo"]!]),
                 maxRetries: options["max_retries"]?.integerValue.map { Int($0) })
         }
@@ -137,9 +137,9 @@ extension CelerySuiteTasks {
             let countdown = request.kwargs["countdown"]?.doubleValue ?? 0.1
             let expires = request.kwargs["expires"]?.doubleValue
             throw request.retry(
-                countdown: .milliseconds(Int(countdown * 1000)),
+                countdown: .fromSeconds(countdown),
                 maxRetries: Int(request.kwargs["max_retries"]?.integerValue ?? 1),
-                expiresIn: expires.map { .milliseconds(Int($0 * 1000)) })
+                expiresIn: expires.flatMap { Duration.fromSeconds($0) })
         }
         for (name, ignore) in [("retry_once_ignore_result", true), ("retry_once_with_result", false)] {
             registry.register("\(module).\(name)", options: TaskDefinitionOptions(ignoreResult: ignore)) { request in
@@ -149,11 +149,11 @@ extension CelerySuiteTasks {
         }
         registry.register("\(module).retry_once_priority", options: TaskDefinitionOptions(maxRetries: 1)) { request in
             if request.retries > 0 { return .integer(Int64(request.properties.priority)) }
-            throw request.retry(countdown: .milliseconds(Int((request.kwargs["countdown"]?.doubleValue ?? 0.1) * 1000)))
+            throw request.retry(countdown: .fromSeconds(request.kwargs["countdown"]?.doubleValue ?? 0.1))
         }
         registry.register("\(module).retry_once_headers", options: TaskDefinitionOptions(maxRetries: 1)) { request in
             if request.retries > 0 { return .object(request.headers.object) }
-            throw request.retry(countdown: .milliseconds(Int((request.kwargs["countdown"]?.doubleValue ?? 0.1) * 1000)))
+            throw request.retry(countdown: .fromSeconds(request.kwargs["countdown"]?.doubleValue ?? 0.1))
         }
         registry.register("\(module).return_priority") { request in
             .string("Priority: \(request.properties.priority)")

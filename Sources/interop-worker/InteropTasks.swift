@@ -46,7 +46,7 @@ enum InteropTasks {
         }
         registry.register("tasks.sleep") { request in
             let seconds = try request.bind(["seconds"])["seconds"]!
-            try await Task.sleep(for: .milliseconds(Int((seconds.doubleValue ?? 0) * 1000)))
+            try await Task.sleep(for: try InteropTasks.seconds(seconds))
             return seconds
         }
     }
@@ -63,9 +63,23 @@ enum InteropTasks {
         }
         registry.register("bench.sleep") { request in
             let seconds = try request.bind(["seconds"])["seconds"]!
-            try await Task.sleep(for: .milliseconds(Int((seconds.doubleValue ?? 0) * 1000)))
+            try await Task.sleep(for: try InteropTasks.seconds(seconds))
             return seconds
         }
+    }
+
+    /// A number of seconds from a task argument, refused as Python's time.sleep refuses it.
+    static func seconds(_ value: JSONValue?) throws -> Duration {
+        guard let seconds = value?.doubleValue else {
+            throw PythonException.typeError("'\(value?.pythonTypeName ?? "NoneType")' object cannot be interpreted as a number")
+        }
+        guard seconds.isFinite else { throw PythonException.valueError("Invalid value \(PythonFloat.repr(seconds)) (out of range)") }
+        guard seconds >= 0 else { throw PythonException.valueError("sleep length must be non-negative") }
+        // Python's time.sleep keeps nanoseconds in 64 bits: about 292 years at most.
+        guard seconds < 9.2e9 else {
+            throw PythonException("OverflowError", arguments: ["timestamp too large to convert to C _PyTime_t"])
+        }
+        return .fromSeconds(seconds) ?? .zero
     }
 
     static func string(_ value: JSONValue, _ name: String) throws -> String {

@@ -10,7 +10,7 @@ enum SemanticsTasks {
         registry.register("semantics.retry_once") { request in
             let countdown = try request.bind(["countdown"], defaults: ["countdown": 1])["countdown"]!
             if request.retries == 0 {
-                throw request.retry(countdown: .milliseconds(Int((countdown.doubleValue ?? 1) * 1000)))
+                throw request.retry(countdown: try InteropTasks.seconds(countdown))
             }
             return .integer(Int64(request.retries))
         }
@@ -42,15 +42,18 @@ enum SemanticsTasks {
         }
         // Sleeps cooperatively: a soft time limit cancels it.
         registry.register("semantics.sleep") { request in
-            let seconds = try request.bind(["seconds"])["seconds"]!.doubleValue ?? 0
-            try await Task.sleep(for: .milliseconds(Int(seconds * 1000)))
-            return .double(seconds)
+            let value = try request.bind(["seconds"])["seconds"]!
+            try await Task.sleep(for: try InteropTasks.seconds(value))
+            return value
         }
         // Ignores cancellation (a blocking C sleep): only the hard limit frees its slot.
         registry.register("semantics.block") { request in
-            let seconds = try request.bind(["seconds"])["seconds"]!.doubleValue ?? 0
-            usleep(UInt32(seconds * 1_000_000))
-            return .double(seconds)
+            let value = try request.bind(["seconds"])["seconds"]!
+            let (whole, fraction) = try InteropTasks.seconds(value).components
+            var interval = timespec(tv_sec: Int(whole), tv_nsec: Int(fraction / 1_000_000_000))
+            var remaining = timespec()
+            while nanosleep(&interval, &remaining) != 0 { interval = remaining }
+            return value
         }
         // Catches its soft time limit and returns normally.
         registry.register("semantics.catch_soft_limit") { _ in

@@ -12,9 +12,14 @@ struct Delivery: Sendable {
     var queueKey: String
     /// The entry exactly as it was in the list.
     var raw: [UInt8]
-    /// The delivery tag it is recorded under in `unacked`; `nil` when the entry had none
-    /// readable, in which case nothing was recorded.
-    var deliveryTag: String?
+    /// The delivery tag it is recorded under in `unacked`, as the bytes Redis holds (a hostile
+    /// tag need not be UTF-8); `nil` when the entry had none readable and nothing was recorded.
+    var deliveryTag: [UInt8]?
+
+    /// The tag for log lines.
+    var tagDescription: String {
+        deliveryTag.map { String(decoding: $0, as: UTF8.self) } ?? "(no delivery tag)"
+    }
 
     /// The queue name (the key without its priority suffix).
     var queue: String { QueueKeys.queue(fromKey: queueKey) }
@@ -83,11 +88,11 @@ final class RedisBroker: Sendable {
             .unwrapped(command: "BRPOP")
         guard let pair = reply.array, pair.count == 2, let key = pair[0].string, let raw = pair[1].bytes else { return [] }
         let tag = try await runScript(keys: [key], arguments: ["record", raw, Self.now()])
-        return [Delivery(queueKey: key, raw: raw, deliveryTag: tag.string)]
+        return [Delivery(queueKey: key, raw: raw, deliveryTag: tag.bytes)]
     }
 
     /// kombu's ack (and reject without requeue): drop the tag from `unacked_index` and `unacked`.
-    func ack(deliveryTag: String) async throws {
+    func ack(deliveryTag: [UInt8]) async throws {
         let replies = try await commands.pipeline([
             RedisCommand("MULTI"), RedisCommand("ZREM", QueueKeys.unackedIndex, deliveryTag),
             RedisCommand("HDEL", QueueKeys.unacked, deliveryTag), RedisCommand("EXEC"),
@@ -98,7 +103,7 @@ final class RedisBroker: Sendable {
     /// Puts an unacknowledged message back in its queue as kombu's `restore_by_tag` does:
     /// `redelivered` set in its headers and delivery info, RPUSH (next to be taken) or LPUSH
     /// (`leftmost`, for reject-with-requeue), and removed from `unacked` in the same step.
-    func restore(deliveryTag: String, leftmost: Bool = false) async throws {
+    func restore(deliveryTag: [UInt8], leftmost: Bool = false) async throws {
         let stored = try await commands.send(RedisCommand("HGET", QueueKeys.unacked, deliveryTag)).unwrapped(command: "HGET")
         guard let record = stored.bytes else {
             try await ack(deliveryTag: deliveryTag)
@@ -131,7 +136,7 @@ final class RedisBroker: Sendable {
                 .unwrapped(command: "ZRANGE unacked_index")
             let items = reply.array ?? []
             for index in stride(from: 0, to: items.count, by: 2) {
-                guard let tag = items[index].string else { continue }
+                guard let tag = items[index].bytes else { continue }
                 try await restore(deliveryTag: tag)
                 restored += 1
             }
@@ -230,7 +235,7 @@ final class RedisBroker: Sendable {
         var index = 0
         while index + 2 < flat.count {
             if let key = flat[index].string, let raw = flat[index + 1].bytes {
-                deliveries.append(Delivery(queueKey: key, raw: raw, deliveryTag: flat[index + 2].string))
+                deliveries.append(Delivery(queueKey: key, raw: raw, deliveryTag: flat[index + 2].bytes))
             }
             index += 3
         }

@@ -26,7 +26,7 @@ struct TaskMessageBuilder: Sendable {
             argsrepr: PythonRepr.tupleRepr(args), kwargsrepr: PythonRepr.dictRepr(kwargs), origin: origin,
             ignoreResult: options.ignoreResult)
         for (key, value) in options.headers { headers.object[key] = value }
-        let expiration = expires.map { String(max(0, Int(($0.timeIntervalSince(now) * 1000).rounded(.down)))) }
+        let expiration = expires.map { String(max(0, Int(min(($0.timeIntervalSince(now) * 1000).rounded(.down), 1e15)))) }
         let properties = MessageProperties(
             correlationID: id, replyTo: options.replyTo ?? replyTo, routingKey: options.queue ?? defaultQueue,
             priority: options.priority, deliveryTag: UUID().uuidString.lowercased(), expiration: expiration)
@@ -47,11 +47,11 @@ extension TaskOptions {
         self.init()
         taskID = options["task_id"]?.stringValue
         queue = options["queue"]?.stringValue ?? options["routing_key"]?.stringValue
-        if let countdown = options["countdown"]?.doubleValue { self.countdown = .nanoseconds(Int64(countdown * 1e9)) }
+        if let countdown = options["countdown"]?.doubleValue { self.countdown = .fromSeconds(countdown) }
         if let eta = options["eta"]?.stringValue.flatMap(CeleryTime.parse) { self.eta = eta.date }
         if let expires = options["expires"] {
             if let seconds = expires.doubleValue {
-                expiresIn = .nanoseconds(Int64(seconds * 1e9))
+                expiresIn = .fromSeconds(seconds)
             } else if let date = expires.stringValue.flatMap(CeleryTime.parse) {
                 self.expires = date.date
             }

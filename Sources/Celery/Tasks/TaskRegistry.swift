@@ -51,9 +51,10 @@ public struct TaskDefinitionOptions: Sendable {
     /// Celery's `get_exponential_backoff_interval`: `min(max, factor * 2**retries)`, drawn at
     /// random from 0 up to that with jitter.
     public func backoffCountdown(retries: Int) -> Double {
-        let ceiling = min(retryBackoffMax, retryBackoff * pow2(retries))
-        guard retryJitter else { return max(0, ceiling) }
-        return Double(Int.random(in: 0...max(0, Int(ceiling))))
+        let ceiling = min(retryBackoffMax, retryBackoff * pow2(max(0, retries)))
+        guard ceiling.isFinite, ceiling > 0 else { return 0 }
+        guard retryJitter else { return ceiling }
+        return Double(Int.random(in: 0...Int(min(ceiling, 1e12))))
     }
 
     private func pow2(_ exponent: Int) -> Double {

@@ -6,6 +6,7 @@ import Foundation
 public import Logging
 public import ServiceLifecycle
 import Synchronization
+internal import CeleryRedis
 
 /// A Celery worker: takes task messages from Redis queues, runs the registered Swift task
 /// of each, stores results where Python's `AsyncResult` reads them, and acknowledges them
@@ -36,6 +37,7 @@ public final class CeleryWorker: Service, Sendable {
     let events: EventDispatcher
     /// The Redis work after each task, pipelined off the execution slots.
     private let completions: CompletionTracker
+    private let outage: OutageLog
 
     /// Creates a worker; connections open when it runs.
     ///
@@ -60,6 +62,7 @@ public final class CeleryWorker: Service, Sendable {
         state = WorkerState(
             queues: workerConfiguration.queues, concurrency: workerConfiguration.concurrency,
             eventsEnabled: workerConfiguration.sendTaskEvents)
+        outage = OutageLog(logger: logger)
         completions = CompletionTracker(limit: workerConfiguration.concurrency * workerConfiguration.prefetchMultiplier * 2)
         events = EventDispatcher(broker: broker, state: state, hostname: workerConfiguration.hostname, logger: logger)
         canvas = CanvasDispatch(
@@ -240,7 +243,7 @@ public final class CeleryWorker: Service, Sendable {
                 message = try TaskMessage(envelope: delivery.raw, options: configuration.decoding)
             } catch {
                 logger.error(
-                    "Rejected message \(delivery.deliveryTag ?? "(no delivery tag)") from queue \(delivery.queue): \(error)",
+                    "Rejected message \(delivery.tagDescription) from queue \(delivery.queue): \(error)",
                     metadata: [LoggingKeys.queue: "\(delivery.queue)"])
                 await finish(delivery)
                 return
@@ -291,7 +294,7 @@ public final class CeleryWorker: Service, Sendable {
                 // Held unacknowledged until due, without a slot or prefetch room, as Celery does.
                 schedule.schedule(
                     QueuedDelivery(delivery: delivery, message: message),
-                    due: ContinuousClock.now.advanced(by: .milliseconds(Int(wait * 1000))))
+                    due: ContinuousClock.now.advanced(by: .fromSeconds(wait) ?? .zero))
                 buffer.release()
                 return
             }
@@ -304,7 +307,9 @@ public final class CeleryWorker: Service, Sendable {
         let id = message.headers.id
         let shownName = message.headers.shadow ?? message.headers.task
         let acksLate = definition.options.acksLate ?? workerConfiguration.acksLate
-        if !acksLate { await completions.start { await self.finish(delivery) } }
+        // Early ack: acknowledged before the task runs (at most once), as Celery does, so a
+        // message that brings the process down is not redelivered to every worker in turn.
+        if !acksLate { await finish(delivery) }
         if configuration.trackStarted {
             let started: JSONValue = [
                 "pid": .integer(Int64(ProcessInfo.processInfo.processIdentifier)),
@@ -339,7 +344,7 @@ public final class CeleryWorker: Service, Sendable {
         state.started(id, WorkerState.ActiveTask(
             message: message, queue: delivery.queue, started: Date(), acknowledged: !acksLate, cancel: { work.cancel() }))
         await events.taskEvent("task-started", [("uuid", .string(id))])
-        let outcome = await runWithTimeLimits(soft: softLimit.map(Self.duration), hard: hardLimit.map(Self.duration), work: work)
+        let outcome = await runWithTimeLimits(soft: softLimit.flatMap(Self.duration), hard: hardLimit.flatMap(Self.duration), work: work)
         let runtimeSeconds = (clock.now - started).timeInterval
         let terminated = state.finished(id)
         if terminated {
@@ -440,7 +445,7 @@ public final class CeleryWorker: Service, Sendable {
             }
             if definition.options.autoretryFor.contains(exception.info.type) {
                 let countdown = definition.options.retryBackoff > 0
-                    ? Self.duration(definition.options.backoffCountdown(retries: message.headers.retries))
+                    ? Duration.fromSeconds(definition.options.backoffCountdown(retries: message.headers.retries)) ?? .zero
                     : definition.options.defaultRetryDelay
                 await retry(
                     message, delivery: delivery, definition: definition,
@@ -504,8 +509,8 @@ public final class CeleryWorker: Service, Sendable {
         _ message: TaskMessage, delivery: Delivery, definition: TaskDefinition, retry: TaskRetry, logger: Logger
     ) async {
         let headers = message.headers
-        let retries = headers.retries + 1
-        if let maxRetries = retry.maxRetries ?? definition.options.maxRetries, retries > maxRetries {
+        let (retries, overflow) = headers.retries.addingReportingOverflow(1)
+        if overflow || (retry.maxRetries ?? definition.options.maxRetries).map({ retries > $0 }) ?? false {
             let exception = retry.exception ?? PythonException(
                 "MaxRetriesExceededError", module: "celery.exceptions",
                 arguments: [
@@ -537,7 +542,7 @@ public final class CeleryWorker: Service, Sendable {
         }
         let queue = message.properties.exchange.isEmpty ? (message.properties.routingKey ?? delivery.queue) : delivery.queue
         let expiration = next.headers.expires.flatMap(CeleryTime.parse).map {
-            String(max(0, Int(($0.date.timeIntervalSince(now) * 1000).rounded(.down))))
+            String(max(0, Int(min(($0.date.timeIntervalSince(now) * 1000).rounded(.down), 1e15))))
         }
         next.properties = MessageProperties(
             correlationID: headers.id, replyTo: message.properties.object["reply_to"]?.stringValue ?? "",
@@ -595,16 +600,28 @@ public final class CeleryWorker: Service, Sendable {
             } else {
                 try await broker.ack(deliveryTag: tag)
             }
+            outage.succeeded()
         } catch {
-            logger.error("Cannot acknowledge \(tag): \(error)", metadata: [LoggingKeys.deliveryTag: "\(tag)"])
+            outage.failed("Cannot acknowledge \(delivery.tagDescription)", error, metadata: [LoggingKeys.deliveryTag: "\(delivery.tagDescription)"])
         }
     }
 
+    /// Stores a result, retrying through a short broker outage as Celery's backend retry
+    /// policy does (about 20 tries over 15 s), so results computed meanwhile are not lost.
     private func store(_ document: TaskResultDocument, logger: Logger) async {
-        do {
-            try await backend.store(document)
-        } catch {
-            logger.error("Cannot store the result of \(document.taskID) (\(document.status)): \(error)")
+        var backoff = Backoff(base: .milliseconds(100), cap: .seconds(1))
+        while true {
+            do {
+                try await backend.store(document)
+                outage.succeeded()
+                return
+            } catch let error as RedisError where error.isConnectionError && backoff.failures < 20 {
+                outage.failed("Cannot store the result of \(document.taskID) (\(document.status)); retrying", error)
+                try? await Task.sleep(for: backoff.next())
+            } catch {
+                logger.error("Cannot store the result of \(document.taskID) (\(document.status)): \(error)")
+                return
+            }
         }
     }
 
@@ -619,7 +636,7 @@ public final class CeleryWorker: Service, Sendable {
             do {
                 try await broker.restore(deliveryTag: tag)
             } catch {
-                logger.error("Cannot restore \(tag); it stays in unacked for the visibility restore: \(error)")
+                logger.error("Cannot restore \(delivery.tagDescription); it stays in unacked for the visibility restore: \(error)")
             }
         }
     }
@@ -642,8 +659,11 @@ public final class CeleryWorker: Service, Sendable {
     /// Celery's `resultrepr_maxsize`: how much of a result's repr logs and events show.
     static let reprLimit = 1024
 
-    static func duration(_ seconds: Double) -> Duration {
-        .nanoseconds(Int64(seconds * 1e9))
+    /// A time limit or countdown from a message as a duration; `nil` (no limit) for zero,
+    /// negative and non-finite values, as Celery treats a falsy limit.
+    static func duration(_ seconds: Double) -> Duration? {
+        guard seconds > 0 else { return nil }
+        return .fromSeconds(seconds)
     }
 
     /// Seconds as Python prints the number the caller gave: `5`, `1.5`.
@@ -663,8 +683,13 @@ public final class CeleryWorker: Service, Sendable {
 /// Capped exponential backoff with jitter for reconnect attempts.
 struct Backoff {
     private(set) var failures = 0
-    var base = Duration.milliseconds(100)
-    var cap = Duration.seconds(5)
+    var base: Duration
+    var cap: Duration
+
+    init(base: Duration = .milliseconds(100), cap: Duration = .seconds(5)) {
+        self.base = base
+        self.cap = cap
+    }
 
     mutating func next() -> Duration {
         failures += 1

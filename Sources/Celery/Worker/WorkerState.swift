@@ -230,7 +230,7 @@ final class RateLimit: Sendable {
 
     /// Waits until the task may start.
     func acquire() async {
-        let interval = Duration.nanoseconds(Int64(1e9 / rate))
+        let interval = Duration.fromSeconds(1 / rate) ?? .zero
         let clock = ContinuousClock()
         let start = nextFree.withLock { next -> ContinuousClock.Instant in
             let now = clock.now
