@@ -43,29 +43,6 @@ KNOWN_BUGS = {
     "2e BRPOP fallback window (no BLMOVE)":
         "on a Redis without BLMOVE (< 6.2) waitAndFetch falls back to BRPOP then `record` in a "
         "second round trip: a SIGKILL in between loses the message (kombu's window)",
-    "3a outage, AOF persistence":
-        "results of tasks finishing during the outage are not stored (no retry, unlike Celery's "
-        "backend retry_policy); with early ack the task is lost. Also the stale BRPOP connection "
-        "fails on first use after the outage: a second 'Cannot connect'/'restored' pair",
-    "3b outage, no persistence":
-        "the blocking consumer connection is stale after the outage and fails on its first BRPOP: "
-        "two 'Cannot connect'/'restored' pairs per outage and another backoff",
-    "3c outage while idle":
-        "stale backend connection: the first result stored after Redis came back fails once and "
-        "is dropped (no reconnect-and-retry)",
-    "4a hostile input fuzz":
-        "delivery tags that are not valid UTF-8 are recorded by the transport script but acked "
-        "under their U+FFFD-repaired spelling: the unacked entry leaks forever",
-    "4b hostile values, one at a time":
-        "Double -> Int conversions trap on hostile numbers: headers.timelimit 1e10/1e300/NaN/Infinity "
-        "(CeleryWorker.duration), headers.retries 2**63-1 on retry (retries + 1 overflows) and task "
-        "arguments (tasks.sleep, semantics.*): the worker process dies; with the early ack sent after "
-        "the task starts, the message stays in unacked and kills the worker that restores it",
-    "5 secrets":
-        "RedisContext.init frees the hiredis context when AUTH or SELECT fails and deinit frees it "
-        "again: any wrong password (or db out of range) crashes the worker and the CLI (double free)",
-    "7a fds over reconnects":
-        "probe tasks lost after reconnects (same stale-connection bug as 3c)",
 }
 
 
