@@ -14,6 +14,11 @@ enum SemanticsTasks {
             }
             return .integer(Int64(request.retries))
         }
+        // acks_late: acknowledged after it ran.
+        registry.register("semantics.add_late", options: TaskDefinitionOptions(acksLate: true)) { request in
+            let arguments = try request.bind(["x", "y"])
+            return try PythonOperators.add(arguments["x"]!, arguments["y"]!)
+        }
         // Always retries, reporting ValueError; fails with it after max_retries.
         registry.register("semantics.retry_with_exc") { request in
             let maxRetries = try request.bind(["max_retries"])["max_retries"]!

@@ -50,3 +50,16 @@ def sleep(seconds):
 @app.task(name="tasks.tsum")
 def tsum(numbers):
     return sum(numbers)
+
+
+@app.task(name="semantics.retry_once", bind=True, max_retries=1)
+def retry_once(self, countdown=1):
+    """Retries once after `countdown` seconds, then returns how many retries it took."""
+    if self.request.retries == 0:
+        raise self.retry(countdown=countdown)
+    return self.request.retries
+
+
+@app.task(name="semantics.add_late", acks_late=True)
+def add_late(x, y):
+    return x + y
