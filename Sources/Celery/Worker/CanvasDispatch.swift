@@ -18,20 +18,15 @@ struct CanvasDispatch: Sendable {
     /// with `result` in front of their arguments; returns the ids published, for `children`.
     func publishSuccessors(of message: TaskMessage, result: JSONValue) async throws -> [String] {
         var children: [String] = []
-        let parent = message.headers
         let callbacks = TaskOptions.signatures(message.embed["callbacks"])
         if callbacks.count == 1 {
             children += try await publish(callbacks[0], prepending: [result], parent: message)
         } else if callbacks.count > 1 {
-            let groupID = UUID().uuidString.lowercased()
-            for (index, callback) in callbacks.enumerated() {
-                children += try await publish(callback, prepending: [result], parent: message, groupID: groupID, groupIndex: index)
-            }
+            children += try await publishGroup(callbacks, prepending: [result], parent: message)
         }
         if case .array(var chain)? = message.embed["chain"], let last = chain.popLast(), let next = Signature(json: last) {
             children += try await publish(next, prepending: [result], parent: message, chain: chain.compactMap(Signature.init(json:)))
         }
-        _ = parent
         return children
     }
 
@@ -40,11 +35,18 @@ struct CanvasDispatch: Sendable {
     func publishErrbacks(of message: TaskMessage) async throws {
         let errbacks = TaskOptions.signatures(message.embed["errbacks"])
         guard !errbacks.isEmpty else { return }
+        _ = try await publishGroup(errbacks, prepending: [.string(message.headers.id)], parent: message)
+    }
+
+    /// Publishes signatures as one group, as Celery's worker sends several callbacks or its
+    /// errbacks: a new group id, `group_index` in order.
+    private func publishGroup(_ signatures: [Signature], prepending: [JSONValue], parent: TaskMessage) async throws -> [String] {
         let groupID = UUID().uuidString.lowercased()
-        for (index, errback) in errbacks.enumerated() {
-            _ = try await publish(
-                errback, prepending: [.string(message.headers.id)], parent: message, groupID: groupID, groupIndex: index)
+        var published: [String] = []
+        for (index, signature) in signatures.enumerated() {
+            published += try await publish(signature, prepending: prepending, parent: parent, groupID: groupID, groupIndex: index)
         }
+        return published
     }
 
     /// Records a chord header task's outcome and, when it completes the chord, publishes the
@@ -78,10 +80,7 @@ struct CanvasDispatch: Sendable {
         let bodyID = body.taskID ?? UUID().uuidString.lowercased()
         let errbacks = TaskOptions.signatures(body.options["link_error"])
         if !errbacks.isEmpty {
-            let groupID = UUID().uuidString.lowercased()
-            for (index, errback) in errbacks.enumerated() {
-                _ = try await publish(errback, prepending: [.string(bodyID)], parent: message, groupID: groupID, groupIndex: index)
-            }
+            _ = try await publishGroup(errbacks, prepending: [.string(bodyID)], parent: message)
         }
         let error = ExceptionInfo(type: "ChordError", module: "celery.exceptions", arguments: [.string(reason)])
         try await backend.store(

@@ -73,7 +73,7 @@ public final class CeleryWorker: Service, Sendable {
     /// Consumes until graceful shutdown or cancellation.
     public func run() async throws {
         logger.info(
-            "Connected to \(broker.endpoint); results in \(backend.endpoint); queues \(workerConfiguration.queues.joined(separator: ", ")); concurrency \(workerConfiguration.concurrency), prefetch \(buffer.limit)"
+            "Broker \(broker.endpoint); results in \(backend.endpoint); queues \(workerConfiguration.queues.joined(separator: ", ")); concurrency \(workerConfiguration.concurrency), prefetch \(buffer.limit)"
         )
         logger.info("[tasks]\n\(registry.names.map { "  . \($0)" }.joined(separator: "\n"))")
         if let path = workerConfiguration.stateDatabasePath {
