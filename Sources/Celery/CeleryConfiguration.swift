@@ -44,12 +44,26 @@ public struct CeleryConfiguration: Sendable {
     }
 
     /// Celery's defaults, with the URLs from `CELERY_BROKER_URL` and `CELERY_RESULT_BACKEND`
-    /// (the backend falls back to the broker URL, the broker to `redis://localhost:6379/0`).
+    /// (the backend falls back to the broker URL, the broker to `redis://localhost:6379/0`),
+    /// and `result_expires` from `CELERY_RESULT_EXPIRES` in seconds (`0` or `None`: never).
     public static func fromEnvironment(_ environment: [String: String]? = nil) -> CeleryConfiguration {
         let environment = environment ?? ProcessInfo.processInfo.environment
         let broker = environment["CELERY_BROKER_URL"].flatMap { $0.isEmpty ? nil : $0 } ?? "redis://localhost:6379/0"
         let backend = environment["CELERY_RESULT_BACKEND"].flatMap { $0.isEmpty ? nil : $0 } ?? broker
-        return CeleryConfiguration(brokerURL: broker, resultBackendURL: backend)
+        var configuration = CeleryConfiguration(brokerURL: broker, resultBackendURL: backend)
+        if let text = environment["CELERY_RESULT_EXPIRES"], let expires = resultExpires(parsing: text) {
+            configuration.resultExpires = expires
+        }
+        return configuration
+    }
+
+    /// Reads a `result_expires` value in seconds: `0`, `None` or an empty string mean results
+    /// never expire (as in Celery); `nil` (outer) when the text is not a number.
+    public static func resultExpires(parsing text: String) -> Duration?? {
+        let trimmed = text.filter { $0 != " " }
+        if trimmed.isEmpty || trimmed == "None" { return .some(nil) }
+        guard let seconds = Double(trimmed), seconds.isFinite, seconds >= 0 else { return nil }
+        return .some(seconds == 0 ? nil : .fromSeconds(seconds))
     }
 
     /// Celery's defaults and environment, overridden by URLs given on a command line: a

@@ -34,6 +34,28 @@ public enum QueueKeys {
         return String(key[..<separator.lowerBound])
     }
 
+    /// kombu's binding table of `exchange`: a set of ``bindingMember(routingKey:pattern:queue:)``.
+    public static func bindingKey(exchange: String) -> String {
+        "_kombu.binding." + exchange
+    }
+
+    /// kombu 5.7's copy of the binding table that its binding sweeper leaves alone.
+    public static func permanentBindingKey(exchange: String) -> String {
+        "_kombu.binding_permanent." + exchange
+    }
+
+    /// One binding as kombu stores it: `routing_key`, `pattern` and `queue` joined by `\x06\x16`.
+    public static func bindingMember(routingKey: String, pattern: String = "", queue: String) -> String {
+        [routingKey, pattern, queue].joined(separator: prioritySeparator)
+    }
+
+    /// Reads a binding member; `nil` unless it has kombu's three fields.
+    public static func binding(fromMember member: [UInt8]) -> (routingKey: String, pattern: String, queue: String)? {
+        let fields = String(decoding: member, as: UTF8.self).split(separator: prioritySeparator, omittingEmptySubsequences: false)
+        guard fields.count == 3 else { return nil }
+        return (String(fields[0]), String(fields[1]), String(fields[2]))
+    }
+
     /// The result backend's key (and pub/sub channel) for a task's result.
     public static func resultKey(taskID: String) -> String {
         "celery-task-meta-" + taskID

@@ -85,6 +85,12 @@ struct Call: AsyncParsableCommand {
     @Option(name: [.short, .long], help: "Queue to send to (default: celery).")
     var queue: String?
 
+    @Option(help: "Route through this exchange's kombu bindings instead of a queue (with --routing-key).")
+    var exchange: String?
+
+    @Option(help: "Routing key used with --exchange.")
+    var routingKey: String?
+
     @Option(help: "Seconds to wait before running.")
     var countdown: Double?
 
@@ -116,6 +122,8 @@ struct Call: AsyncParsableCommand {
             throw ValidationError("--kwargs must be a JSON object")
         }
         var options = TaskOptions(taskID: taskId, queue: queue, priority: priority)
+        options.exchange = exchange
+        options.routingKey = routingKey
         if let countdown { options.countdown = .milliseconds(Int(countdown * 1000)) }
         if let expires { options.expiresIn = .milliseconds(Int(expires * 1000)) }
         if let eta {

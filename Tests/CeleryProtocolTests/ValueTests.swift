@@ -13,6 +13,18 @@ struct QueueKeyTests {
         #expect(QueueKeys.key(queue: "celery", priority: priority) == key)
         #expect(QueueKeys.queue(fromKey: key) == "celery")
     }
+
+    @Test("binding members read and written as kombu's queue_bind stores them")
+    func bindingMembers() throws {
+        // As captured from kombu 5.7: SMEMBERS _kombu.binding.tasksx after declaring Queue('hi', Exchange('tasksx'), 'hi.key').
+        let captured = Array("hi.key\u{06}\u{16}\u{06}\u{16}hi".utf8)
+        #expect(Array(QueueKeys.bindingMember(routingKey: "hi.key", queue: "hi").utf8) == captured)
+        let binding = try #require(QueueKeys.binding(fromMember: captured))
+        #expect(binding.routingKey == "hi.key" && binding.pattern == "" && binding.queue == "hi")
+        #expect(QueueKeys.binding(fromMember: Array("no separators".utf8)) == nil)
+        #expect(QueueKeys.bindingKey(exchange: "tasksx") == "_kombu.binding.tasksx")
+        #expect(QueueKeys.permanentBindingKey(exchange: "tasksx") == "_kombu.binding_permanent.tasksx")
+    }
 }
 
 @Suite("ISO-8601 times")

@@ -40,6 +40,8 @@ final class RedisBroker: Sendable {
     private let consumer: RedisConnection
     private let transport = RedisScript(name: "transport", source: RedisBroker.transportScript)
     private let supportsBlockingMove = Atomic<Bool>(true)
+    /// Queues whose kombu binding this broker has declared.
+    private let declaredQueues = Mutex<Set<String>>([])
 
     init(url: String) throws {
         endpoint = try RedisEndpoint(url: url)
@@ -91,6 +93,36 @@ final class RedisBroker: Sendable {
         return [Delivery(queueKey: key, raw: raw, deliveryTag: tag.bytes)]
     }
 
+    /// Declares `queue` as kombu's `queue_bind` does for a queue named in `-Q` or published
+    /// to by name: exchange and routing key are the queue's own name, the member
+    /// `routing_key\x06\x16pattern\x06\x16queue` goes into `_kombu.binding.<exchange>` and
+    /// `_kombu.binding_permanent.<exchange>`. Peers restoring or routing by exchange read it.
+    func declareBinding(queue: String, exchange: String? = nil, routingKey: String? = nil) async throws {
+        let exchange = exchange ?? queue
+        let member = QueueKeys.bindingMember(routingKey: routingKey ?? queue, queue: queue)
+        let replies = try await commands.pipeline([
+            RedisCommand("SADD", QueueKeys.bindingKey(exchange: exchange), member),
+            RedisCommand("SADD", QueueKeys.permanentBindingKey(exchange: exchange), member),
+        ])
+        for reply in replies { try reply.unwrapped(command: "SADD (queue_bind)") }
+    }
+
+    /// The queues a message published to `exchange` with `routingKey` goes to, as kombu's
+    /// direct-exchange `_lookup` finds them: the anonymous exchange (`""`) delivers to the
+    /// queue named by the routing key; any other exchange to every queue whose binding in
+    /// `_kombu.binding.<exchange>` has that routing key. Empty when nothing is bound.
+    func queues(exchange: String, routingKey: String) async throws -> [String] {
+        guard !exchange.isEmpty else { return [routingKey] }
+        let reply = try await commands.send(RedisCommand("SMEMBERS", QueueKeys.bindingKey(exchange: exchange)))
+            .unwrapped(command: "SMEMBERS")
+        let bindings = (reply.array ?? []).compactMap { $0.bytes.flatMap(QueueKeys.binding(fromMember:)) }
+        var queues: [String] = []
+        for binding in bindings.sorted(by: { $0.queue < $1.queue }) where binding.routingKey == routingKey {
+            if !queues.contains(binding.queue) { queues.append(binding.queue) }
+        }
+        return queues
+    }
+
     /// kombu's ack (and reject without requeue): drop the tag from `unacked_index` and `unacked`.
     func ack(deliveryTag: [UInt8]) async throws {
         let replies = try await commands.pipeline([
@@ -109,13 +141,29 @@ final class RedisBroker: Sendable {
             try await ack(deliveryTag: deliveryTag)
             return
         }
-        guard let (payload, queueKey) = Self.redeliveredPayload(fromUnackedRecord: record) else {
+        guard let redelivery = Self.redelivery(fromUnackedRecord: record) else {
             try await ack(deliveryTag: deliveryTag)
             return
         }
+        // kombu's _restore routes again through the exchange's bindings; a message published
+        // by routing key to a bound exchange goes back to the queue it came from.
+        let queues = try await queues(exchange: redelivery.exchange, routingKey: redelivery.routingKey)
+        guard let first = queues.first else {
+            // kombu drops a message whose exchange has no matching binding any more; keep it
+            // instead, in the queue its routing key names.
+            return try await restore(redelivery, to: redelivery.routingKey, deliveryTag: deliveryTag, record: record, leftmost: leftmost)
+        }
+        try await restore(redelivery, to: first, deliveryTag: deliveryTag, record: record, leftmost: leftmost)
+        for queue in queues.dropFirst() {
+            try await publish(redelivery.payload, queue: queue, priority: redelivery.priority)
+        }
+    }
+
+    private func restore(_ redelivery: Redelivery, to queue: String, deliveryTag: [UInt8], record: [UInt8], leftmost: Bool) async throws {
         // Compare-and-move in one script: only if nobody else restored or acked it meanwhile.
         _ = try await runScript(
-            keys: [queueKey], arguments: ["restore", deliveryTag, record, payload, leftmost ? "1" : "0"])
+            keys: [QueueKeys.key(queue: queue, priority: redelivery.priority)],
+            arguments: ["restore", deliveryTag, record, redelivery.payload, leftmost ? "1" : "0"])
     }
 
     /// kombu's `restore_visible`: under the shared `unacked_mutex` (taken with `SET NX PX`,
@@ -185,6 +233,40 @@ final class RedisBroker: Sendable {
         for reply in replies { try reply.unwrapped(command: "LPUSH") }
     }
 
+    /// Publishes task messages where their options send them, as Celery's producer does: to a
+    /// queue by name (declaring its kombu binding the first time this broker publishes to it,
+    /// as Celery declares the queue it sends to), or through an exchange's bindings. Messages
+    /// go out in one pipeline.
+    ///
+    /// - Throws: ``UnroutableMessageError`` when an exchange has no binding for the routing key.
+    func publish(_ messages: [(message: TaskMessage, options: TaskOptions)], defaultQueue: String) async throws {
+        var pushes: [(envelope: [UInt8], queue: String, priority: Int)] = []
+        pushes.reserveCapacity(messages.count)
+        for (message, options) in messages {
+            let envelope = message.envelopeBytes()
+            if options.routedByExchange {
+                let exchange = options.exchange ?? "", routingKey = options.routingKey ?? ""
+                let queues = try await queues(exchange: exchange, routingKey: routingKey)
+                guard !queues.isEmpty else { throw UnroutableMessageError(task: message.headers.task, exchange: exchange, routingKey: routingKey) }
+                pushes += queues.map { (envelope, $0, options.priority) }
+            } else {
+                let queue = options.queue ?? defaultQueue
+                if declaredQueues.withLock({ $0.insert(queue).inserted }) {
+                    do { try await declareBinding(queue: queue) } catch {
+                        declaredQueues.withLock { _ = $0.remove(queue) }
+                        throw error
+                    }
+                }
+                pushes.append((envelope, queue, options.priority))
+            }
+        }
+        if pushes.count == 1 {
+            try await publish(pushes[0].envelope, queue: pushes[0].queue, priority: pushes[0].priority)
+        } else {
+            try await publishMany(pushes)
+        }
+    }
+
     /// LPUSHes a message onto the list for its queue and priority.
     func publish(_ envelope: [UInt8], queue: String, priority: Int) async throws {
         try await commands.send(RedisCommand("LPUSH", QueueKeys.key(queue: queue, priority: priority), envelope))
@@ -205,12 +287,24 @@ final class RedisBroker: Sendable {
         return entries
     }
 
+    /// A message to put back in its queue: what ``redelivery(fromUnackedRecord:)`` reads.
+    struct Redelivery {
+        /// The message with `redelivered` set, as bytes to push.
+        var payload: [UInt8]
+        /// The exchange and routing key it was published with.
+        var exchange: String
+        var routingKey: String
+        /// Its priority, which picks the sub-list.
+        var priority: Int
+    }
+
     /// The unacked record `[message, exchange, routing_key]` turned into the message to push
-    /// back, and the list to push it to.
-    static func redeliveredPayload(fromUnackedRecord record: [UInt8]) -> ([UInt8], String)? {
+    /// back and where it was published.
+    static func redelivery(fromUnackedRecord record: [UInt8]) -> Redelivery? {
         guard case .array(let parts)? = try? JSONValue(parsing: record, maximumDepth: 512), parts.count == 3,
             case .object(var message) = parts[0], let routingKey = parts[2].stringValue
         else { return nil }
+        let exchange = parts[1].stringValue ?? ""
         if case .object(var headers)? = message["headers"] {
             headers["redelivered"] = .bool(true)
             message["headers"] = .object(headers)
@@ -221,7 +315,7 @@ final class RedisBroker: Sendable {
             message["properties"] = .object(properties)
         }
         let priority = MessageProperties(object: message["properties"]?.objectValue ?? JSONObject()).priority
-        return (JSONValue.object(message).pythonJSONBytes(), QueueKeys.key(queue: routingKey, priority: priority))
+        return Redelivery(payload: JSONValue.object(message).pythonJSONBytes(), exchange: exchange, routingKey: routingKey, priority: priority)
     }
 
     private static func now() -> String {
@@ -324,4 +418,16 @@ final class RedisBroker: Sendable {
         end
         return redis.error_reply('unknown transport script mode ' .. tostring(mode))
         """#
+}
+
+/// A message sent to an exchange that has no queue bound with its routing key. kombu drops
+/// such a message without a word; the Swift client refuses to lose it silently.
+struct UnroutableMessageError: Error, CustomStringConvertible {
+    var task: String
+    var exchange: String
+    var routingKey: String
+
+    var description: String {
+        "no queue is bound to exchange '\(exchange)' with routing key '\(routingKey)' (\(QueueKeys.bindingKey(exchange: exchange)) has no such binding); task \(task) not published"
+    }
 }

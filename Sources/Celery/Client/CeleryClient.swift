@@ -49,9 +49,8 @@ public final class CeleryClient: Sendable {
         _ name: String, args: [JSONValue] = [], kwargs: JSONObject = JSONObject(), options: TaskOptions = TaskOptions()
     ) async throws -> AsyncResult {
         let message = makeMessage(name, args: args, kwargs: kwargs, options: options)
-        let queue = options.queue ?? configuration.defaultQueue
         do {
-            try await broker.publish(message.envelopeBytes(), queue: queue, priority: options.priority)
+            try await broker.publish([(message, options)], defaultQueue: configuration.defaultQueue)
         } catch {
             throw CeleryError(code: .broker, message: "cannot publish \(name) to \(broker.endpoint): \(error)")
         }
@@ -65,9 +64,7 @@ public final class CeleryClient: Sendable {
     public func sendBatch(_ calls: [TaskCall]) async throws -> [AsyncResult] {
         let messages = calls.map { makeMessage($0.name, args: $0.args, kwargs: $0.kwargs, options: $0.options) }
         do {
-            try await broker.publishMany(zip(calls, messages).map { call, message in
-                (message.envelopeBytes(), call.options.queue ?? configuration.defaultQueue, call.options.priority)
-            })
+            try await broker.publish(zip(messages, calls).map { ($0, $1.options) }, defaultQueue: configuration.defaultQueue)
         } catch {
             throw CeleryError(code: .broker, message: "cannot publish \(calls.count) tasks to \(broker.endpoint): \(error)")
         }

@@ -28,7 +28,9 @@ struct TaskMessageBuilder: Sendable {
         for (key, value) in options.headers { headers.object[key] = value }
         let expiration = expires.map { String(max(0, Int(min(($0.timeIntervalSince(now) * 1000).rounded(.down), 1e15)))) }
         let properties = MessageProperties(
-            correlationID: id, replyTo: options.replyTo ?? replyTo, routingKey: options.queue ?? defaultQueue,
+            correlationID: id, replyTo: options.replyTo ?? replyTo,
+            routingKey: options.routedByExchange ? (options.routingKey ?? "") : (options.queue ?? defaultQueue),
+            exchange: options.routedByExchange ? options.exchange! : "",
             priority: options.priority, deliveryTag: UUID().uuidString.lowercased(), expiration: expiration)
         let embed = JSONObject([
             ("callbacks", options.link.isEmpty ? .null : .array(options.link.map(\.jsonValue))),
@@ -41,12 +43,24 @@ struct TaskMessageBuilder: Sendable {
 }
 
 extension TaskOptions {
+    /// Whether the message is routed through an exchange's bindings rather than to a queue by name.
+    var routedByExchange: Bool {
+        if let exchange, !exchange.isEmpty, queue == nil { return true }
+        return false
+    }
+
     /// The options a serialized signature carries (`options` in Celery's names), as the
     /// worker publishes callbacks and chain steps with them.
     init(signatureOptions options: JSONObject) {
         self.init()
         taskID = options["task_id"]?.stringValue
-        queue = options["queue"]?.stringValue ?? options["routing_key"]?.stringValue
+        queue = options["queue"]?.stringValue
+        if let exchange = options["exchange"]?.stringValue, !exchange.isEmpty, queue == nil {
+            self.exchange = exchange
+            routingKey = options["routing_key"]?.stringValue
+        } else if queue == nil {
+            queue = options["routing_key"]?.stringValue
+        }
         if let countdown = options["countdown"]?.doubleValue { self.countdown = .fromSeconds(countdown) }
         if let eta = options["eta"]?.stringValue.flatMap(CeleryTime.parse) { self.eta = eta.date }
         if let expires = options["expires"] {

@@ -8,8 +8,15 @@ public import Foundation
 public struct TaskOptions: Sendable {
     /// The task id; a new UUID when `nil`.
     public var taskID: String?
-    /// The queue to send to; the configuration's default queue when `nil`.
+    /// The queue to send to; the configuration's default queue when `nil` (and no ``exchange``).
     public var queue: String?
+    /// Route through this exchange's kombu bindings (`_kombu.binding.<exchange>`) instead of
+    /// naming a queue, as `apply_async(exchange=..., routing_key=...)` does: the message goes
+    /// to every queue bound to it with ``routingKey``. Publishing fails when none is bound
+    /// (kombu drops such a message silently).
+    public var exchange: String?
+    /// The routing key used with ``exchange``.
+    public var routingKey: String?
     /// Run no earlier than this long after publishing (becomes `eta` on the wire, as in Celery).
     public var countdown: Duration?
     /// Run no earlier than this time.

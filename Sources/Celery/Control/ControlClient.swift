@@ -27,10 +27,11 @@ public struct ControlClient: Sendable {
         reply: Bool = true, timeout: Duration = .seconds(1), limit: Int? = nil
     ) async throws -> [String: JSONValue] {
         let replyQueue = "\(oid).reply.celery.pidbox"
-        let binding = Array("\(oid)\u{06}\u{16}\u{06}\u{16}\(replyQueue)".utf8)
+        let binding = QueueKeys.bindingMember(routingKey: oid, queue: replyQueue)
+        let bindingKey = QueueKeys.bindingKey(exchange: "reply.celery.pidbox")
         let ticket = UUID().uuidString.lowercased()
         if reply {
-            _ = try await commands.send(RedisCommand("SADD", "_kombu.binding.reply.celery.pidbox", binding))
+            _ = try await commands.send(RedisCommand("SADD", bindingKey, binding))
         }
         var body: [(String, JSONValue)] = [
             ("method", .string(method)), ("arguments", .object(arguments)),
@@ -67,7 +68,7 @@ public struct ControlClient: Sendable {
             }
             if !gotOne { try await Task.sleep(for: .milliseconds(10)) }
         }
-        _ = try? await commands.send(RedisCommand("SREM", "_kombu.binding.reply.celery.pidbox", binding))
+        _ = try? await commands.send(RedisCommand("SREM", bindingKey, binding))
         _ = try? await commands.pipeline(keys.map { RedisCommand("DEL", $0) })
         return replies
     }

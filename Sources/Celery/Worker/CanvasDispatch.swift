@@ -129,7 +129,7 @@ struct CanvasDispatch: Sendable {
         }
         let args = signature.immutable ? signature.args : prepending + signature.args
         let message = builder.message(signature.task, args: args, kwargs: signature.kwargs, options: options)
-        try await broker.publish(message.envelopeBytes(), queue: message.properties.routingKey ?? builder.defaultQueue, priority: options.priority)
+        try await broker.publish([(message, options)], defaultQueue: builder.defaultQueue)
         return [message.headers.id]
     }
 }

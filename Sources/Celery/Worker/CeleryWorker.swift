@@ -159,6 +159,7 @@ public final class CeleryWorker: Service, Sendable {
         var queues = state.queues
         var keys = RedisBroker.consumeKeys(queues: queues)
         var backoff = Backoff()
+        var declared: Set<String> = []
         while true {
             let room = await buffer.waitForRoom()
             guard room > 0 else { return }
@@ -172,6 +173,12 @@ public final class CeleryWorker: Service, Sendable {
                 continue
             }
             do {
+                // Bind each queue as a Celery worker's consumer declares it, so clients routing
+                // by exchange and peers restoring by exchange find it.
+                for queue in queues where !declared.contains(queue) {
+                    try await broker.declareBinding(queue: queue)
+                    declared.insert(queue)
+                }
                 var deliveries = try await broker.fetch(keys: keys, limit: room)
                 if deliveries.isEmpty, !buffer.isShutDown {
                     deliveries = try await broker.waitAndFetch(keys: keys, limit: room, timeout: workerConfiguration.pollTimeout)
