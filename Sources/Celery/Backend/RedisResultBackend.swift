@@ -33,7 +33,13 @@ final class RedisResultBackend: Sendable {
         {
             return false
         }
-        let body = document.jsonBytes()
+        try await setAndPublish(key, document.jsonBytes())
+        return true
+    }
+
+    /// The Redis backend's `_set`: SETEX with the result expiry (SET without one) and PUBLISH
+    /// on the key's channel, in one transaction.
+    private func setAndPublish(_ key: String, _ body: [UInt8]) async throws {
         let write: RedisCommand
         if let expires, expires > .zero {
             write = RedisCommand("SETEX", key, Int(expires.components.seconds), body)
@@ -43,8 +49,25 @@ final class RedisResultBackend: Sendable {
         let replies = try await connection.pipeline([
             RedisCommand("MULTI"), write, RedisCommand("PUBLISH", key, body), RedisCommand("EXEC"),
         ])
-        try replies[3].unwrapped(command: "EXEC (store result)")
-        return true
+        try replies[3].unwrapped(command: "EXEC (store \(key))")
+    }
+
+    /// `GroupResult.save()`: `celery-taskset-meta-<id>` holding `{"result": GroupResult.as_tuple()}`,
+    /// which Python's `GroupResult.restore(id)` reads.
+    func saveGroup(groupID: String, memberIDs: [String]) async throws {
+        let members: [JSONValue] = memberIDs.map { .array([.array([.string($0), .null]), .null]) }
+        let document = JSONValue.object(["result": .array([.array([.string(groupID), .null]), .array(members)])])
+        try await setAndPublish(QueueKeys.groupResultKey(groupID: groupID), document.pythonJSONBytes())
+    }
+
+    /// The member ids of a saved group, in order; `nil` when none is saved.
+    func restoreGroup(groupID: String) async throws -> [String]? {
+        let reply = try await connection.send(RedisCommand("GET", QueueKeys.groupResultKey(groupID: groupID))).unwrapped(command: "GET")
+        guard let bytes = reply.bytes else { return nil }
+        guard case .array(let tuple)? = try JSONValue(parsing: bytes)["result"], tuple.count == 2, case .array(let members) = tuple[1] else {
+            throw CeleryError(code: .invalidResult, message: "\(QueueKeys.groupResultKey(groupID: groupID)) is not a saved group")
+        }
+        return members.compactMap { $0.arrayValue?.first?.arrayValue?.first?.stringValue }
     }
 
     /// The stored document, or `nil` while the task is PENDING (nothing stored).
@@ -111,6 +134,19 @@ final class RedisResultBackend: Sendable {
         _ = try await ChordScripts.cleanup.run(
             on: connection, keys: [prefix + ".c", prefix + ".j", prefix + ".t", prefix + ".s", prefix + ".d"],
             arguments: [token, 300])
+    }
+
+    /// The Redis backend's `set_chord_size` when a chord is applied: forget any earlier run's
+    /// dispatch claim (`.c`), then store the header size in `.s` with the result expiry.
+    func setChordSize(groupID: String, size: Int) async throws {
+        let prefix = QueueKeys.groupResultKey(groupID: groupID)
+        let set = if let expires, expires > .zero {
+            RedisCommand("SET", prefix + ".s", String(size), "EX", Int(expires.components.seconds))
+        } else {
+            RedisCommand("SET", prefix + ".s", String(size))
+        }
+        let replies = try await connection.pipeline([RedisCommand("DEL", prefix + ".c"), set])
+        for reply in replies { try reply.unwrapped(command: "set_chord_size") }
     }
 
     /// Drops the chord size so a late header copy does not fail the chord again.

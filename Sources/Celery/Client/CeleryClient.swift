@@ -71,6 +71,49 @@ public final class CeleryClient: Sendable {
         return messages.map { AsyncResult(id: $0.headers.id, backend: backend) }
     }
 
+    /// Publishes a signature as Python's `sig.apply_async()` does: a task, a ``Signature/chain(_:options:)``,
+    /// a ``Signature/group(_:options:)`` or a ``Signature/chord(_:body:options:)``, nested as deep as
+    /// Celery allows; `args` go in front of the (first) task's arguments.
+    ///
+    /// - Returns: the result standing for the whole canvas: the task's, a chain's last step's,
+    ///   a chord body's; for a group, an `AsyncResult` named by the group id (use
+    ///   ``applyGroup(_:args:)`` for its members).
+    @discardableResult
+    public func apply(_ signature: Signature, args: [JSONValue] = []) async throws -> AsyncResult {
+        AsyncResult(id: try await applyCanvas(signature, args: args).id, backend: backend)
+    }
+
+    /// Publishes a group (or any signature, as a group of one) and returns its ``GroupResult``.
+    @discardableResult
+    public func applyGroup(_ group: Signature, args: [JSONValue] = []) async throws -> GroupResult {
+        let group = group.subtaskType == "group" ? group : Signature.group([group])
+        let applied = try await applyCanvas(group, args: args)
+        return GroupResult(id: applied.id, results: applied.memberIDs.map { AsyncResult(id: $0, backend: backend) })
+    }
+
+    /// A group saved with ``GroupResult/save()`` (by Swift or Python), by id; `nil` when none is stored.
+    public func restoreGroup(_ groupID: String) async throws -> GroupResult? {
+        let members: [String]?
+        do {
+            members = try await backend.restoreGroup(groupID: groupID)
+        } catch let error as CeleryError {
+            throw error
+        } catch {
+            throw CeleryError(code: .resultBackend, message: "cannot read group \(groupID): \(error)")
+        }
+        return members.map { GroupResult(id: groupID, results: $0.map { AsyncResult(id: $0, backend: backend) }) }
+    }
+
+    private func applyCanvas(_ signature: Signature, args: [JSONValue]) async throws -> CanvasPublisher.Applied {
+        do {
+            return try await CanvasPublisher(broker: broker, backend: backend, builder: builder).apply(signature, prepending: args)
+        } catch let error as PythonException {
+            throw CeleryError(code: .invalidConfiguration, message: "cannot apply \(signature.task): \(error)")
+        } catch {
+            throw CeleryError(code: .broker, message: "cannot publish \(signature.task) to \(broker.endpoint): \(error)")
+        }
+    }
+
     /// Remote control of the workers (Python and Swift alike): `ping`, `inspect`, `revoke`, ...
     public var control: ControlClient {
         ControlClient(broker: broker, commands: broker.commands, oid: builder.replyTo)

@@ -91,45 +91,26 @@ struct CanvasDispatch: Sendable {
     }
 
     /// Publishes one signature as `signature.apply_async(prepending, ...)` from inside a task:
-    /// the parent's id becomes `parent_id`, its root stays the root. Chains and groups expand
-    /// as Celery expands them; returns the ids of the tasks published.
+    /// the parent's id becomes `parent_id`, its root stays the root, its priority is inherited.
+    /// Chains, groups and chords expand as Celery expands them; returns the ids published.
     func publish(
         _ signature: Signature, prepending: [JSONValue], parent: TaskMessage, chain: [Signature]? = nil,
         groupID: String? = nil, groupIndex: Int? = nil
     ) async throws -> [String] {
-        switch signature.subtaskType {
-        case "chain":
-            let steps = (signature.kwargs["tasks"]?.arrayValue ?? []).compactMap(Signature.init(json:))
-            guard let first = steps.first else { return [] }
-            return try await publish(
-                first, prepending: signature.immutable ? [] : prepending, parent: parent,
-                chain: Array(steps.dropFirst().reversed()) + (chain ?? []), groupID: groupID, groupIndex: groupIndex)
-        case "group":
-            let members = (signature.kwargs["tasks"]?.arrayValue ?? []).compactMap(Signature.init(json:))
-            let id = signature.taskID ?? UUID().uuidString.lowercased()
-            var published: [String] = []
-            for (index, member) in members.enumerated() {
-                published += try await publish(
-                    member, prepending: signature.immutable ? [] : prepending, parent: parent, groupID: id, groupIndex: index)
-            }
-            return published
-        case nil:
-            break
-        case let other?:
-            throw PythonException.runtimeError("canvas primitive '\(other)' is not supported by the Swift worker yet")
-        }
-        var options = TaskOptions(signatureOptions: signature.options)
-        options.parentID = parent.headers.id
-        options.rootID = parent.headers.rootID ?? parent.headers.id
-        if options.priority == 0 { options.priority = parent.properties.priority }
-        if let chain { options.chain = chain }
-        if let groupID {
-            options.groupID = groupID
-            options.groupIndex = groupIndex
-        }
-        let args = signature.immutable ? signature.args : prepending + signature.args
-        let message = builder.message(signature.task, args: args, kwargs: signature.kwargs, options: options)
-        try await broker.publish([(message, options)], defaultQueue: builder.defaultQueue)
-        return [message.headers.id]
+        try await publisher.apply(
+            signature, prepending: prepending, origin: Self.origin(of: parent), chain: chain ?? [],
+            groupID: groupID, groupIndex: groupIndex
+        ).published
+    }
+
+    /// Publishing from inside `message`'s task.
+    static func origin(of message: TaskMessage) -> CanvasPublisher.Origin {
+        CanvasPublisher.Origin(
+            parentID: message.headers.id, rootID: message.headers.rootID ?? message.headers.id,
+            priority: message.properties.priority)
+    }
+
+    var publisher: CanvasPublisher {
+        CanvasPublisher(broker: broker, backend: backend, builder: builder)
     }
 }

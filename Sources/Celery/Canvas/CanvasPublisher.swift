@@ -1,0 +1,253 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+
+/// Publishes a signature as Celery 5.7's canvas `apply_async` does, for the client and for a
+/// worker publishing callbacks, chain steps and chord bodies:
+///
+/// - a task: one message;
+/// - a chain: its first task, with the others frozen (given ids) in `embed.chain`, next step
+///   last; nested chains are spliced in, and a group followed by more steps becomes a chord
+///   whose body is the rest of the chain;
+/// - a group: each member with the group id and its `group_index`;
+/// - a chord: the body frozen with the group id, the chord size stored in
+///   `celery-taskset-meta-<group>.s` (the Redis backend's `set_chord_size`), then the header
+///   members with the body in `embed.chord`; an empty header publishes the body with `[]`.
+struct CanvasPublisher: Sendable {
+    let broker: RedisBroker
+    let backend: RedisResultBackend
+    let builder: TaskMessageBuilder
+
+    /// Where a signature is applied from: a task publishing from inside a worker passes its
+    /// own id as parent and its root; a client passes nothing.
+    struct Origin: Sendable {
+        var parentID: String?
+        var rootID: String?
+        /// The priority a callback inherits when its own options set none.
+        var priority: Int = 0
+        /// `replaced_task_nesting` for messages published by `Task.replace`.
+        var replacedTaskNesting: Int?
+    }
+
+    /// What applying a signature published.
+    struct Applied: Sendable {
+        /// The id whose result stands for the whole signature: the task's, a chain's last
+        /// step's, a chord body's, or a group's id.
+        var id: String
+        /// For a group: its members' result ids in order.
+        var memberIDs: [String]
+        /// Every task message published.
+        var published: [String]
+    }
+
+    /// Publishes `signature` with `prepending` put in front of its arguments (unless immutable).
+    /// `chain`, `groupID`, `groupIndex` and `chord` are the context a containing canvas gives.
+    func apply(
+        _ signature: Signature, prepending: [JSONValue] = [], origin: Origin = Origin(), chain: [Signature] = [],
+        groupID: String? = nil, groupIndex: Int? = nil, chord: Signature? = nil
+    ) async throws -> Applied {
+        let prepending = signature.immutable ? [] : prepending
+        switch signature.subtaskType {
+        case nil:
+            return try await applyTask(signature, prepending: prepending, origin: origin, chain: chain, groupID: groupID, groupIndex: groupIndex, chord: chord)
+        case "chain":
+            return try await applyChain(
+                Self.spliced(signature.chainSteps), options: signature.options, prepending: prepending, origin: origin,
+                chain: chain, groupID: groupID, groupIndex: groupIndex, chord: chord)
+        case "group":
+            if !chain.isEmpty {
+                // A group followed by more steps: Celery upgrades it to a chord over the rest.
+                let body = chain.count == 1 ? chain[0] : Signature.chain(chain.reversed())
+                return try await applyChord(
+                    header: signature.chainSteps, headerGroupID: signature.taskID, body: body, options: signature.options, prepending: prepending, origin: origin,
+                    groupID: groupID, groupIndex: groupIndex, outerChord: chord)
+            }
+            return try await applyGroup(signature.chainSteps, options: signature.options, prepending: prepending, origin: origin, chord: chord)
+        case "chord":
+            guard let body = signature.chordBody else {
+                throw PythonException.valueError("chord signature without a body: \(PythonRepr.repr(signature.jsonValue, limit: 200))")
+            }
+            let bodyWithChain = chain.isEmpty ? body : Signature.chain([body] + chain.reversed())
+            return try await applyChord(
+                header: signature.chordHeader, headerGroupID: signature.chordGroupID, body: bodyWithChain, options: signature.options, prepending: prepending,
+                origin: origin, groupID: groupID, groupIndex: groupIndex, outerChord: chord)
+        case let other?:
+            throw PythonException.runtimeError("canvas primitive '\(other)' is not supported by swift-celery")
+        }
+    }
+
+    private func applyTask(
+        _ signature: Signature, prepending: [JSONValue], origin: Origin, chain: [Signature], groupID: String?,
+        groupIndex: Int?, chord: Signature?
+    ) async throws -> Applied {
+        var options = TaskOptions(signatureOptions: signature.options)
+        if let parentID = origin.parentID { options.parentID = parentID }
+        if let rootID = origin.rootID { options.rootID = rootID }
+        if options.priority == 0 { options.priority = origin.priority }
+        if !chain.isEmpty { options.chain = (options.chain ?? []) + chain }
+        if let groupID {
+            options.groupID = groupID
+            options.groupIndex = groupIndex
+        }
+        if let chord { options.chord = chord }
+        if let nesting = origin.replacedTaskNesting { options.headers["replaced_task_nesting"] = .integer(Int64(nesting)) }
+        let message = builder.message(signature.task, args: prepending + signature.args, kwargs: signature.kwargs, options: options)
+        try await broker.publish([(message, options)], defaultQueue: builder.defaultQueue)
+        return Applied(id: message.headers.id, memberIDs: [], published: [message.headers.id])
+    }
+
+    /// A chain: freeze every step after the first (ids, `reply_to`), the last one with the
+    /// chain's own task id and the containing group/chord; publish the first with the rest
+    /// in `embed.chain`, next step last.
+    private func applyChain(
+        _ steps: [Signature], options: JSONObject, prepending: [JSONValue], origin: Origin, chain outer: [Signature],
+        groupID: String?, groupIndex: Int?, chord: Signature?
+    ) async throws -> Applied {
+        guard !steps.isEmpty else { return Applied(id: options["task_id"]?.stringValue ?? Self.newID(), memberIDs: [], published: []) }
+        var frozen = steps
+        for index in frozen.indices.dropFirst() where frozen[index].subtaskType == nil {
+            let isLast = index == frozen.count - 1
+            frozen[index] = frozen[index].frozen(
+                id: isLast ? options["task_id"]?.stringValue : nil, replyTo: builder.replyTo,
+                groupID: isLast && outer.isEmpty ? groupID : nil, groupIndex: isLast && outer.isEmpty ? groupIndex : nil,
+                chord: isLast && outer.isEmpty ? chord : nil)
+        }
+        // Links set on the chain itself go to its last step, as Celery's run() does.
+        if let link = options["link"], !TaskOptions.signatures(link).isEmpty, let last = frozen.indices.last {
+            frozen[last].options["link"] = .array(TaskOptions.signatures(frozen[last].options["link"]).map(\.jsonValue) + TaskOptions.signatures(link).map(\.jsonValue))
+        }
+        if let linkError = options["link_error"], !TaskOptions.signatures(linkError).isEmpty {
+            for index in frozen.indices where frozen[index].subtaskType == nil {
+                frozen[index].options["link_error"] = .array(
+                    TaskOptions.signatures(frozen[index].options["link_error"]).map(\.jsonValue) + TaskOptions.signatures(linkError).map(\.jsonValue))
+            }
+        }
+        // The chain's result is its last step's: give a chord or group there its id now.
+        var lastID: String?
+        if frozen.count > 1 {
+            lastID = frozen[frozen.count - 1].freezeResultID(replyTo: builder.replyTo)
+        }
+        let rest = Array(frozen.dropFirst().reversed()) + outer
+        let inner = frozen.count == 1 && outer.isEmpty
+        let first = try await apply(
+            frozen[0], prepending: prepending, origin: origin, chain: rest,
+            groupID: inner ? groupID : nil, groupIndex: inner ? groupIndex : nil, chord: inner ? chord : nil)
+        return Applied(id: lastID ?? first.id, memberIDs: [], published: first.published)
+    }
+
+    private func applyGroup(
+        _ members: [Signature], options: JSONObject, prepending: [JSONValue], origin: Origin, chord: Signature?
+    ) async throws -> Applied {
+        let groupID = options["task_id"]?.stringValue ?? Self.newID()
+        var memberIDs: [String] = []
+        var published: [String] = []
+        for (index, member) in members.enumerated() {
+            var member = member
+            for (key, value) in options where !["task_id", "group_id", "group_index", "chord"].contains(key) && member.options[key] == nil {
+                member.options[key] = value
+            }
+            let applied = try await apply(
+                member, prepending: prepending, origin: origin, groupID: groupID, groupIndex: index, chord: chord)
+            memberIDs.append(applied.id)
+            published += applied.published
+        }
+        return Applied(id: groupID, memberIDs: memberIDs, published: published)
+    }
+
+    private func applyChord(
+        header: [Signature], headerGroupID: String?, body: Signature, options: JSONObject, prepending: [JSONValue],
+        origin: Origin, groupID outerGroupID: String?, groupIndex outerGroupIndex: Int?, outerChord: Signature?
+    ) async throws -> Applied {
+        let groupID = headerGroupID ?? Self.newID()
+        var body = body
+        if body.subtaskType == nil {
+            body = body.frozen(
+                id: options["task_id"]?.stringValue, replyTo: builder.replyTo, groupID: groupID, groupIndex: nil, chord: nil)
+            if let outerGroupID { body.options["group_id"] = .string(outerGroupID) }
+            if let outerGroupIndex { body.options["group_index"] = .integer(Int64(outerGroupIndex)) }
+            if let outerChord { body.options["chord"] = outerChord.jsonValue }
+        }
+        guard !header.isEmpty else {
+            let applied = try await apply(body, prepending: [.array([])], origin: origin)
+            return Applied(id: applied.id, memberIDs: [], published: applied.published)
+        }
+        try await backend.setChordSize(groupID: groupID, size: header.count)
+        let headerGroup = try await applyGroup(
+            header, options: ["task_id": .string(groupID)], prepending: prepending, origin: origin, chord: body)
+        return Applied(id: body.taskID ?? groupID, memberIDs: headerGroup.memberIDs, published: headerGroup.published)
+    }
+
+    /// Nested chains spliced into one list of steps, as Celery's `prepare_steps` unrolls them.
+    static func spliced(_ steps: [Signature]) -> [Signature] {
+        steps.flatMap { step in
+            step.subtaskType == "chain" && !step.immutable && step.options.isEmpty ? spliced(step.chainSteps) : [step]
+        }
+    }
+
+    static func newID() -> String { UUID().uuidString.lowercased() }
+}
+
+extension Signature {
+    /// The steps of a chain or the members of a group (`kwargs.tasks`).
+    var chainSteps: [Signature] {
+        (kwargs["tasks"]?.arrayValue ?? []).compactMap(Signature.init(json:))
+    }
+
+    /// A chord's header tasks: `kwargs.header`, a list or a serialized group.
+    var chordHeader: [Signature] {
+        switch kwargs["header"] {
+        case .array(let items)?: return items.compactMap(Signature.init(json:))
+        case let group?: return Signature(json: group)?.chainSteps ?? []
+        case nil: return []
+        }
+    }
+
+    /// The group id a chord's header was frozen with (its `options.task_id`), if any.
+    var chordGroupID: String? {
+        guard case .object(let header)? = kwargs["header"] else { return nil }
+        return header["options"]?["task_id"]?.stringValue
+    }
+
+    /// A chord's body (`kwargs.body`).
+    var chordBody: Signature? {
+        kwargs["body"].flatMap(Signature.init(json:))
+    }
+
+    /// Gives the signature the id of the result that stands for it, if it has none, and
+    /// returns it: a task's own id, a group's id, a chord body's id, a chain's last step's.
+    mutating func freezeResultID(replyTo: String) -> String {
+        switch subtaskType {
+        case "chord":
+            guard var body = chordBody else { fallthrough }
+            let id = body.freezeResultID(replyTo: replyTo)
+            kwargs["body"] = body.jsonValue
+            return id
+        case "chain":
+            var steps = chainSteps
+            guard !steps.isEmpty else { fallthrough }
+            let id = steps[steps.count - 1].freezeResultID(replyTo: replyTo)
+            kwargs["tasks"] = .array(steps.map(\.jsonValue))
+            return id
+        default:
+            if let id = taskID { return id }
+            let id = CanvasPublisher.newID()
+            options["task_id"] = .string(id)
+            if subtaskType == nil, options["reply_to"] == nil { options["reply_to"] = .string(replyTo) }
+            return id
+        }
+    }
+
+    /// Celery's `freeze`: a task id (kept if it has one), `reply_to`, and the group and chord
+    /// it belongs to.
+    func frozen(id: String?, replyTo: String, groupID: String?, groupIndex: Int?, chord: Signature?) -> Signature {
+        var copy = self
+        if copy.options["task_id"] == nil { copy.options["task_id"] = .string(id ?? CanvasPublisher.newID()) }
+        if copy.options["reply_to"] == nil { copy.options["reply_to"] = .string(replyTo) }
+        if let groupID, copy.options["group_id"] == nil { copy.options["group_id"] = .string(groupID) }
+        if let chord { copy.options["chord"] = chord.jsonValue }
+        if let groupIndex { copy.options["group_index"] = .integer(Int64(groupIndex)) }
+        return copy
+    }
+}
