@@ -77,6 +77,22 @@ enum SemanticsTasks {
         // Ignore: no state stored.
         registry.register("semantics.ignore") { _ in throw TaskIgnore() }
         // Returns the request context Celery's self.request offers.
+        // self.replace(sig): the signature given (serialized) takes this task's place.
+        registry.register("semantics.replace_with") { request in
+            let serialized = try request.bind(["sig"])["sig"]!
+            guard let signature = Signature(json: serialized) else { throw PythonException.typeError("not a signature") }
+            try await request.replace(with: signature)
+        }
+        // Publishes a signature from inside the task (sig.apply_async()) and returns its result id.
+        registry.register("semantics.spawn") { request in
+            let serialized = try request.bind(["sig"])["sig"]!
+            guard let signature = Signature(json: serialized) else { throw PythonException.typeError("not a signature") }
+            return .string(try await request.apply(signature))
+        }
+        // The replaced_task_nesting header this run carries.
+        registry.register("semantics.nesting") { request in
+            request.headers.object["replaced_task_nesting"] ?? 0
+        }
         registry.register("semantics.context") { request in
             [
                 "id": .string(request.id), "retries": .integer(Int64(request.retries)),

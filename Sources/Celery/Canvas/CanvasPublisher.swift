@@ -217,22 +217,24 @@ extension Signature {
 
     /// Gives the signature the id of the result that stands for it, if it has none, and
     /// returns it: a task's own id, a group's id, a chord body's id, a chain's last step's.
-    mutating func freezeResultID(replyTo: String) -> String {
+    /// `id` is the one to give when none is set yet (Celery's `freeze(_id)`); a new one when `nil`.
+    @discardableResult
+    mutating func freezeResultID(replyTo: String, id given: String? = nil) -> String {
         switch subtaskType {
         case "chord":
             guard var body = chordBody else { fallthrough }
-            let id = body.freezeResultID(replyTo: replyTo)
+            let id = body.freezeResultID(replyTo: replyTo, id: given)
             kwargs["body"] = body.jsonValue
             return id
         case "chain":
             var steps = chainSteps
             guard !steps.isEmpty else { fallthrough }
-            let id = steps[steps.count - 1].freezeResultID(replyTo: replyTo)
+            let id = steps[steps.count - 1].freezeResultID(replyTo: replyTo, id: given)
             kwargs["tasks"] = .array(steps.map(\.jsonValue))
             return id
         default:
             if let id = taskID { return id }
-            let id = CanvasPublisher.newID()
+            let id = given ?? CanvasPublisher.newID()
             options["task_id"] = .string(id)
             if subtaskType == nil, options["reply_to"] == nil { options["reply_to"] = .string(replyTo) }
             return id

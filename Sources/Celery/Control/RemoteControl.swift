@@ -100,7 +100,9 @@ extension CeleryWorker {
         case "registered":
             // With taskinfoitems (`inspect registered name`): "NAME [name=NAME]", as Celery formats them.
             let items = (arguments["taskinfoitems"]?.arrayValue ?? []).compactMap(\.stringValue)
-            return .array(registry.names.map { name in
+            // Celery leaves its own celery.* tasks out unless asked for builtins.
+            let builtins = arguments["builtins"]?.isPythonTruthy ?? false
+            return .array(registry.names.filter { builtins || !$0.hasPrefix("celery.") }.map { name in
                 let info = items.compactMap { item -> String? in
                     switch item {
                     case "name": return "name=\(name)"

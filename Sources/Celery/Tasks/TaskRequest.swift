@@ -41,6 +41,9 @@ public struct TaskRequest: Sendable {
     public let message: TaskMessage
     /// Stores a state for this task in the result backend; set by the worker.
     let stateUpdater: (@Sendable (TaskState, JSONValue) async throws -> Void)?
+    /// Publishing and the other tasks, for ``apply(_:args:)``, ``call(_:args:kwargs:)`` and
+    /// ``replace(with:)``; set by the worker.
+    var services: WorkerServices?
 
     /// A request for `message` taken from `queue` by worker `hostname`.
     public init(message: TaskMessage, queue: String, hostname: String, logger: Logger) {
@@ -103,5 +106,84 @@ public struct TaskRequest: Sendable {
         }
         for (parameter, value) in defaults where bound[parameter] == nil { bound[parameter] = value }
         return bound
+    }
+}
+
+/// What a worker lends the requests it runs: its publisher and its tasks.
+struct WorkerServices: Sendable {
+    let publisher: CanvasPublisher
+    let registry: TaskRegistry
+}
+
+extension TaskRequest {
+    /// `sig.apply_async()` from inside this task: publishes a task or canvas with this task as
+    /// its parent (`parent_id`) and this task's root as its root; returns the id of the result
+    /// standing for it.
+    ///
+    /// - Throws: ``CeleryError`` when the request does not come from a worker.
+    @discardableResult
+    public func apply(_ signature: Signature, args: [JSONValue] = []) async throws -> String {
+        try await workerServices().publisher.apply(signature, prepending: args, origin: CanvasDispatch.origin(of: message)).id
+    }
+
+    /// Calls another registered task in this process, as Python's `task(*args, **kwargs)`
+    /// does inside a task: no message, no stored result; its exception propagates.
+    ///
+    /// - Throws: Celery's `NotRegistered` (a ``PythonException``) when no task has that name.
+    public func call(_ name: String, args: [JSONValue] = [], kwargs: JSONObject = JSONObject()) async throws -> JSONValue {
+        let services = try workerServices()
+        guard let definition = services.registry[name] else {
+            throw PythonException("NotRegistered", module: "celery.exceptions", arguments: [.string(name)])
+        }
+        var inner = message
+        inner.headers.object["task"] = .string(name)
+        inner.args = args
+        inner.kwargs = kwargs
+        var request = TaskRequest(message: inner, queue: queue, hostname: hostname, logger: logger, stateUpdater: stateUpdater)
+        request.services = services
+        request.timeLimit = timeLimit
+        request.softTimeLimit = softTimeLimit
+        return try await definition.handler(request)
+    }
+
+    /// Celery's `self.replace(sig)`: publishes `signature` in this task's place and ends the
+    /// task without a result. The replacement gets this task's id for its final result (so
+    /// `AsyncResult(id)` callers get its outcome), its group, chord, root, callbacks and
+    /// errbacks, and the rest of its chain; `replaced_task_nesting` goes up by one. A group is
+    /// turned into a chord whose body (`celery.accumulate`) returns the list of its results.
+    ///
+    /// - Throws: always: ``TaskIgnore`` once the replacement is published, as Celery raises
+    ///   `Ignore('Replaced by new task')`; a ``PythonException`` (`ImproperlyConfigured`) for an
+    ///   empty chain.
+    public func replace(with signature: Signature) async throws -> Never {
+        let services = try workerServices()
+        var replacement = signature
+        if replacement.subtaskType == "chain", replacement.chainSteps.isEmpty {
+            throw PythonException("ImproperlyConfigured", module: "celery.exceptions", arguments: ["Cannot replace with an empty chain"])
+        }
+        if replacement.subtaskType == "group" {
+            replacement = .chord(replacement.chainSteps, body: Signature("celery.accumulate", kwargs: ["index": 0]), options: replacement.options)
+        }
+        for callback in TaskOptions.signatures(message.embed["callbacks"]) { replacement = replacement.linking(callback) }
+        for errback in TaskOptions.signatures(message.embed["errbacks"]) { replacement = replacement.linkingError(errback) }
+        _ = replacement.freezeResultID(replyTo: services.publisher.builder.replyTo, id: id)
+        let nesting = (headers.object["replaced_task_nesting"]?.integerValue).map(Int.init) ?? 0
+        var origin = CanvasDispatch.origin(of: message)
+        origin.replacedTaskNesting = nesting + 1
+        let remaining = TaskOptions.signatures(message.embed["chain"]).map {
+            $0.setting(["replaced_task_nesting": .integer(Int64(nesting + 1))])
+        }
+        _ = try await services.publisher.apply(
+            replacement, origin: origin, chain: remaining, groupID: headers.group, groupIndex: headers.groupIndex,
+            chord: message.embed["chord"].flatMap(Signature.init(json:)))
+        logger.info("Task \(name)[\(id)] replaced by \(replacement.task)")
+        throw TaskIgnore()
+    }
+
+    private func workerServices() throws -> WorkerServices {
+        guard let services else {
+            throw CeleryError(code: .invalidConfiguration, message: "\(name)[\(id)]: publishing from a task needs a request made by a worker")
+        }
+        return services
     }
 }

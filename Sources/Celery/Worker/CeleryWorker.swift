@@ -49,6 +49,7 @@ public final class CeleryWorker: Service, Sendable {
         self.configuration = configuration
         self.workerConfiguration = workerConfiguration
         self.registry = registry
+        BuiltinTasks.register(in: registry)
         var logger = logger
         logger[metadataKey: LoggingKeys.hostname] = "\(workerConfiguration.hostname)"
         self.logger = logger
@@ -75,7 +76,7 @@ public final class CeleryWorker: Service, Sendable {
         logger.info(
             "Broker \(broker.endpoint); results in \(backend.endpoint); queues \(workerConfiguration.queues.joined(separator: ", ")); concurrency \(workerConfiguration.concurrency), prefetch \(buffer.limit)"
         )
-        logger.info("[tasks]\n\(registry.names.map { "  . \($0)" }.joined(separator: "\n"))")
+        logger.info("[tasks]\n\(registry.names.filter { !$0.hasPrefix("celery.") }.map { "  . \($0)" }.joined(separator: "\n"))")
         if let path = workerConfiguration.stateDatabasePath {
             do {
                 try state.load(from: path)
@@ -343,6 +344,7 @@ public final class CeleryWorker: Service, Sendable {
         if let rateLimit = state.rateLimit(for: message.headers.task) { await rateLimit.acquire() }
         request.timeLimit = hardLimit
         request.softTimeLimit = softLimit
+        request.services = WorkerServices(publisher: canvas.publisher, registry: registry)
 
         let clock = ContinuousClock()
         let started = clock.now
