@@ -89,6 +89,24 @@ enum SemanticsTasks {
             guard let signature = Signature(json: serialized) else { throw PythonException.typeError("not a signature") }
             return .string(try await request.apply(signature))
         }
+        // An errback of the (request, exc, traceback) kind: called in the failing worker, it reports
+        // what it got by publishing tasks.echo under the id it was given.
+        registry.register("semantics.on_error_new", options: {
+            var options = TaskDefinitionOptions()
+            options.errbackArguments = .requestExceptionTraceback
+            return options
+        }()) { request in
+            let arguments = try request.bind(["request", "exc", "traceback", "report_id"])
+            let report: JSONValue = [
+                "failed_id": arguments["request"]!["id"] ?? nil, "failed_task": arguments["request"]!["task"] ?? nil,
+                "exc_type": arguments["exc"]!["exc_type"] ?? nil, "exc_message": arguments["exc"]!["exc_message"] ?? nil,
+                "has_traceback": .bool(arguments["traceback"]!.stringValue?.contains("Traceback") ?? false),
+            ]
+            var echo = Signature("tasks.echo", args: [report])
+            echo.options["task_id"] = arguments["report_id"]!
+            try await request.apply(echo)
+            return nil
+        }
         // The replaced_task_nesting header this run carries.
         registry.register("semantics.nesting") { request in
             request.headers.object["replaced_task_nesting"] ?? 0

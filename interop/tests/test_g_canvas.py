@@ -100,3 +100,19 @@ def test_chord_header_mixed_workers(celery_client, swift_worker, python_worker):
     header = [sig(celery_client, "tasks.add", i, i, queue=QUEUE if i % 2 else "pyq") for i in range(30)]
     result = chord(header)(sig(celery_client, "tasks.tsum", queue=QUEUE))
     assert result.get(timeout=30) == sum(2 * i for i in range(30))
+
+
+def test_link_error_old_and_new_style_errbacks(celery_client, swift_worker):
+    """Celery calls an errback taking (request, exc, traceback) in the failing worker's process, and
+    publishes one taking the task id. Both kinds on one failing task, run by the Swift worker."""
+    import uuid
+    report_id = str(uuid.uuid4())
+    new_style = sig(celery_client, "semantics.on_error_new", report_id)
+    old_style = frozen(celery_client, "tasks.echo")
+    failed = celery_client.send_task("tasks.fail", args=["two kinds"], queue=QUEUE, link_error=[new_style, old_style])
+    with pytest.raises(ValueError):
+        failed.get(timeout=10)
+    assert celery_client.AsyncResult(old_style.id).get(timeout=10) == failed.id
+    report = celery_client.AsyncResult(report_id).get(timeout=10)
+    assert report == {"failed_id": failed.id, "failed_task": "tasks.fail", "exc_type": "ValueError",
+                      "exc_message": ["two kinds"], "has_traceback": True}

@@ -28,6 +28,23 @@ public struct TaskDefinitionOptions: Sendable {
     public var retryBackoffMax: Double
     /// `retry_jitter`: pick the countdown at random up to the backoff value.
     public var retryJitter: Bool
+    /// How the task takes its arguments when it is another task's `link_error`.
+    public var errbackArguments: ErrbackArguments = .taskID
+
+    /// The two ways Celery calls an errback (`link_error`), told apart in Python by the task
+    /// function's arity.
+    public enum ErrbackArguments: Sendable {
+        /// `def errback(task_id)`: published as a task with the failed task's id in front of
+        /// its arguments, for any worker to run (the default, and the only form that crosses
+        /// languages).
+        case taskID
+        /// `def errback(request, exc, traceback)`: called at once by the worker that ran the
+        /// failed task, in that process, with the request context (an object with `id`,
+        /// `task`, `args`, `kwargs`, `retries`, `root_id`, `parent_id`, `group`, `hostname`),
+        /// the exception (`{"exc_type", "exc_message", "exc_module"}`) and the traceback text
+        /// in front of its arguments; nothing is published or stored for it.
+        case requestExceptionTraceback
+    }
 
     /// Celery's defaults: results stored, ack before running unless the worker says
     /// otherwise, 3 retries 180 s apart, no time limits, no automatic retries.

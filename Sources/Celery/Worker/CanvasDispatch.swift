@@ -12,6 +12,7 @@ struct CanvasDispatch: Sendable {
     let broker: RedisBroker
     let backend: RedisResultBackend
     let builder: TaskMessageBuilder
+    let registry: TaskRegistry
     let logger: Logger
 
     /// Publishes callbacks (as one group when there are several) and the next chain step
@@ -30,12 +31,45 @@ struct CanvasDispatch: Sendable {
         return children
     }
 
-    /// Publishes the errbacks as a group with the failed task's id as their argument (the
-    /// form of Celery's errbacks that works across languages).
-    func publishErrbacks(of message: TaskMessage) async throws {
-        let errbacks = TaskOptions.signatures(message.embed["errbacks"])
-        guard !errbacks.isEmpty else { return }
-        _ = try await publishGroup(errbacks, prepending: [.string(message.headers.id)], parent: message)
+    /// Celery's `_call_task_errbacks`: an errback registered here that takes
+    /// `(request, exc, traceback)` is called at once in this process; every other one
+    /// (unknown here, or taking the task id) is published, all as one group, with the failed
+    /// task's id in front of its arguments.
+    func runErrbacks(of message: TaskMessage, queue: String, hostname: String, exception: ExceptionInfo, traceback: String) async throws {
+        var published: [Signature] = []
+        for errback in TaskOptions.signatures(message.embed["errbacks"]) {
+            guard errback.subtaskType == nil, let definition = registry[errback.task],
+                definition.options.errbackArguments == .requestExceptionTraceback
+            else {
+                published.append(errback)
+                continue
+            }
+            var call = message
+            call.headers.object["task"] = .string(errback.task)
+            call.args = [Self.requestContext(of: message, hostname: hostname), exception.jsonValue, .string(traceback)] + errback.args
+            call.kwargs = errback.kwargs
+            var request = TaskRequest(message: call, queue: queue, hostname: hostname, logger: logger)
+            request.services = WorkerServices(publisher: publisher, registry: registry)
+            do {
+                _ = try await definition.handler(request)
+            } catch {
+                logger.error("Errback \(errback.task) raised an exception: \(error)")
+            }
+        }
+        guard !published.isEmpty else { return }
+        _ = try await publishGroup(published, prepending: [.string(message.headers.id)], parent: message)
+    }
+
+    /// The request context an in-process errback gets, with Celery's `Context` field names.
+    static func requestContext(of message: TaskMessage, hostname: String) -> JSONValue {
+        let headers = message.headers
+        return .object(JSONObject([
+            ("id", .string(headers.id)), ("task", .string(headers.task)), ("args", .array(message.args)),
+            ("kwargs", .object(message.kwargs)), ("retries", .integer(Int64(headers.retries))),
+            ("root_id", headers.rootID.map(JSONValue.string) ?? .null), ("parent_id", headers.parentID.map(JSONValue.string) ?? .null),
+            ("group", headers.group.map(JSONValue.string) ?? .null), ("hostname", .string(hostname)),
+            ("delivery_info", message.properties.object["delivery_info"] ?? .null),
+        ]))
     }
 
     /// Publishes signatures as one group, as Celery's worker sends several callbacks or its

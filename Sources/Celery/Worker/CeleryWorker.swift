@@ -68,7 +68,7 @@ public final class CeleryWorker: Service, Sendable {
         events = EventDispatcher(broker: broker, state: state, hostname: workerConfiguration.hostname, logger: logger)
         canvas = CanvasDispatch(
             broker: broker, backend: backend, builder: TaskMessageBuilder(defaultQueue: configuration.defaultQueue),
-            logger: logger)
+            registry: registry, logger: logger)
     }
 
     /// Consumes until graceful shutdown or cancellation.
@@ -428,7 +428,9 @@ public final class CeleryWorker: Service, Sendable {
             logger.error("Hard time limit (\(PythonFloat.repr(limit))s) exceeded for \(shownName)[\(id)]")
             await store(resultDocument(for: message, queue: delivery.queue, status: .failure, result: exceeded.jsonValue), logger: logger)
             await chordPartReturn(of: message, state: .failure, result: exceeded.jsonValue, logger: logger)
-            await publishErrbacks(of: message, logger: logger)
+            await publishErrbacks(
+                of: message, queue: delivery.queue, exception: exceeded,
+                traceback: Self.traceback(for: exceeded, task: message.headers.task), logger: logger)
         case .finished(.failure(let error as TaskRetry)):
             await retry(message, delivery: delivery, definition: definition, retry: error, logger: logger)
         case .finished(.failure(let error as TaskReject)):
@@ -478,7 +480,7 @@ public final class CeleryWorker: Service, Sendable {
             "Task \(message.headers.shadow ?? message.headers.task)[\(message.headers.id)] raised unexpected: \(exception.info.pythonRepr)\n\(traceback)"
         )
         await chordPartReturn(of: message, state: .failure, result: exception.info.jsonValue, logger: logger)
-        await publishErrbacks(of: message, logger: logger)
+        await publishErrbacks(of: message, queue: delivery.queue, exception: exception.info, traceback: traceback, logger: logger)
         await events.taskEvent("task-failed", [
             ("uuid", .string(message.headers.id)), ("exception", .string(exception.info.pythonRepr)), ("traceback", .string(traceback)),
         ])
@@ -496,9 +498,12 @@ public final class CeleryWorker: Service, Sendable {
         ])
     }
 
-    private func publishErrbacks(of message: TaskMessage, logger: Logger) async {
+    private func publishErrbacks(
+        of message: TaskMessage, queue: String, exception: ExceptionInfo, traceback: String, logger: Logger
+    ) async {
         do {
-            try await canvas.publishErrbacks(of: message)
+            try await canvas.runErrbacks(
+                of: message, queue: queue, hostname: workerConfiguration.hostname, exception: exception, traceback: traceback)
         } catch {
             logger.error("Cannot publish the errbacks of \(message.headers.task)[\(message.headers.id)]: \(error)")
         }
