@@ -8,6 +8,8 @@ enum InteropTasks {
         registerBenchmark(in: registry)
         CelerySuiteTasks.register(in: registry)
         CelerySuiteTasks.registerSingleTaskSuite(in: registry)
+        CelerySuiteTasks.registerCanvasSuite(in: registry)
+        TypedTasks.register(in: registry)
         SemanticsTasks.register(in: registry)
         SemanticsTasks.registerProgress(in: registry)
     }

@@ -111,7 +111,7 @@ enum SemanticsTasks {
         registry.register("semantics.nesting") { request in
             request.headers.object["replaced_task_nesting"] ?? 0
         }
-        registry.register("semantics.context") { request in
+        registry.register("semantics.context") { request -> JSONValue in
             [
                 "id": .string(request.id), "retries": .integer(Int64(request.retries)),
                 "root_id": request.rootID.map(JSONValue.string) ?? nil,

@@ -68,6 +68,22 @@ struct WorkerIntegrationTests {
         }
     }
 
+    @Test("a typed task called with a typed client: arguments checked by the compiler, result decoded")
+    func typedRoundTrip() async throws {
+        struct Point: Codable, Sendable, Equatable { var x: Double; var y: Double }
+        let scale = TypedTask<[Point], Double, [Point]>("t.scale", parameters: "points", "factor", defaults: ["factor": 2])
+        let queue = TestRedis.uniqueQueue("typed")
+        try await withWorker(queue: queue, register: { registry in
+            registry.register(scale) { _, points, factor in points.map { Point(x: $0.x * factor, y: $0.y * factor) } }
+        }) { client in
+            let scaled = try await client.delay(scale, [Point(x: 1, y: 2)], 3).get(timeout: .seconds(10))
+            #expect(scaled == [Point(x: 3, y: 6)])
+            // Python's way, keywords and a default: the same task.
+            let untyped = try await client.send("t.scale", kwargs: ["points": [["x": 1, "y": 1]]]).get(timeout: .seconds(10))
+            #expect(untyped == [["x": 2.0, "y": 2.0]])
+        }
+    }
+
     @Test("a failure surfaces as the Python exception with a traceback")
     func failure() async throws {
         let queue = TestRedis.uniqueQueue("failure")

@@ -27,10 +27,7 @@ IN_PROCESS = {
         "reads celery.worker.state.revoked of the test process",
 }
 
-UNSUPPORTED = {
-    "t/integration/test_tasks.py::test_task_replacement::test_replaced_task_nesting_increments":
-        "Task.replace (self.replace) is not implemented for Swift tasks",
-}
+UNSUPPORTED = {}
 
 
 def selection(name):

@@ -39,7 +39,7 @@ enum BuiltinTasks {
         var results: [JSONValue] = []
         for item in items {
             guard case .array(let arguments) = item else {
-                throw PythonException.typeError("\(task.task)() argument after * must be an iterable, not \(typeName(item))")
+                throw PythonException.typeError("\(task.task)() argument after * must be an iterable, not \(item.pythonTypeName)")
             }
             results.append(try await request.call(task.task, args: arguments, kwargs: task.kwargs))
         }
@@ -80,22 +80,9 @@ enum BuiltinTasks {
             throw PythonException.typeError("\(request.name): task is not a signature: \(PythonRepr.repr(arguments["task"]!, limit: 200))")
         }
         guard case .array(let items) = arguments["it"]! else {
-            throw PythonException.typeError("'\(typeName(arguments["it"]!))' object is not iterable")
+            throw PythonException.typeError("'\(arguments["it"]!.pythonTypeName)' object is not iterable")
         }
         return (task, items)
-    }
-
-    /// Python's type name for a JSON value, for `TypeError` messages.
-    static func typeName(_ value: JSONValue) -> String {
-        switch value {
-        case .null: "NoneType"
-        case .bool: "bool"
-        case .integer, .bigInteger: "int"
-        case .double: "float"
-        case .string: "str"
-        case .array: "list"
-        case .object: "dict"
-        }
     }
 
     /// `GroupResult.as_tuple()`.

@@ -61,6 +61,11 @@ public struct TaskRequest: Sendable {
         self.stateUpdater = stateUpdater
     }
 
+    /// The task's function name as Python error messages show it: the last part of its name.
+    public var functionName: String {
+        String(name.split(separator: ".").last ?? Substring(name))
+    }
+
     /// Celery's `self.update_state(state=..., meta=...)`: stores `state` (a custom one such as
     /// `PROGRESS`, or a standard one) with `meta` as its result, which Python reads as
     /// `AsyncResult.state` and `AsyncResult.info`.
@@ -80,7 +85,7 @@ public struct TaskRequest: Sendable {
     ///   - defaults: values for parameters that may be left out.
     /// - Returns: every parameter's value, by name.
     public func bind(_ parameters: [String], defaults: [String: JSONValue] = [:]) throws -> [String: JSONValue] {
-        let function = String(name.split(separator: ".").last ?? Substring(name))
+        let function = functionName
         guard args.count <= parameters.count else {
             let required = parameters.count
             throw PythonException.typeError(
