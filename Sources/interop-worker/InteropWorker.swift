@@ -1,6 +1,8 @@
 import ArgumentParser
 import Celery
 import Logging
+import Metrics
+import Prometheus
 import ServiceLifecycle
 import UnixSignals
 
@@ -83,6 +85,9 @@ struct Worker: AsyncParsableCommand {
     @Flag(name: .long, help: "Log one JSON object per line.")
     var jsonLogs = false
 
+    @Option(name: .long, help: "Serve Prometheus metrics at http://127.0.0.1:PORT/metrics (0: any free port).")
+    var metricsPort: Int?
+
     func validate() throws {
         guard CeleryLogHandler.level(named: loglevel) != nil else {
             throw ValidationError("unknown log level '\(loglevel)'")
@@ -94,6 +99,13 @@ struct Worker: AsyncParsableCommand {
         let format: CeleryLogHandler.Format = jsonLogs ? .json : .celery
         LoggingSystem.bootstrap { CeleryLogHandler(label: $0, logLevel: level, format: format) }
         let logger = Logger(label: "celery.worker")
+        var metricsEndpoint: MetricsEndpoint?
+        if let metricsPort {
+            let prometheus = PrometheusCollectorRegistry()
+            MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: prometheus))
+            metricsEndpoint = try MetricsEndpoint(port: metricsPort, registry: prometheus, logger: logger)
+        }
+        defer { _ = metricsEndpoint }
 
         var configuration = CeleryConfiguration.resolve(broker: broker, backend: backend)
         configuration.trackStarted = trackStarted

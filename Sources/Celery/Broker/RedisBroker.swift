@@ -15,6 +15,8 @@ struct Delivery: Sendable {
     /// The delivery tag it is recorded under in `unacked`, as the bytes Redis holds (a hostile
     /// tag need not be UTF-8); `nil` when the entry had none readable and nothing was recorded.
     var deliveryTag: [UInt8]?
+    /// When this worker took it from Redis.
+    var fetchedAt: ContinuousClock.Instant = .now
 
     /// The tag for log lines.
     var tagDescription: String {

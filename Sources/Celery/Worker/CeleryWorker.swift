@@ -6,6 +6,7 @@ import Foundation
 public import Logging
 public import ServiceLifecycle
 import Synchronization
+import Metrics
 internal import CeleryRedis
 
 /// A Celery worker: takes task messages from Redis queues, runs the registered Swift task
@@ -38,6 +39,8 @@ public final class CeleryWorker: Service, Sendable {
     /// The Redis work after each task, pipelined off the execution slots.
     private let completions: CompletionTracker
     private let outage: OutageLog
+    /// Counters, timers and gauges through swift-metrics.
+    let metrics = WorkerMetrics()
 
     /// Creates a worker; connections open when it runs.
     ///
@@ -137,6 +140,7 @@ public final class CeleryWorker: Service, Sendable {
                                 self.buffer.putBack(item)
                                 return
                             }
+                            self.metrics.prefetched.record(self.buffer.pendingCount)
                             await self.process(item)
                         }
                     }
@@ -184,7 +188,10 @@ public final class CeleryWorker: Service, Sendable {
                 if deliveries.isEmpty, !buffer.isShutDown {
                     deliveries = try await broker.waitAndFetch(keys: keys, limit: room, timeout: workerConfiguration.pollTimeout)
                 }
-                if backoff.failures > 0 { logger.info("consumer: Connection to broker restored: \(broker.endpoint)") }
+                if backoff.failures > 0 {
+                    logger.info("consumer: Connection to broker restored: \(broker.endpoint)")
+                    metrics.reconnects.increment()
+                }
                 backoff.reset()
                 guard !deliveries.isEmpty else { continue }
                 // A queue cancelled (cancel_consumer) while the fetch was under way: put its messages back.
@@ -196,6 +203,7 @@ public final class CeleryWorker: Service, Sendable {
                     deliveries.removeAll { !current.contains($0.queue) }
                 }
                 buffer.append(deliveries)
+                metrics.prefetched.record(buffer.pendingCount)
                 // Rotate the queues within each priority step so several queues are served fairly.
                 if keysPerStep > 1 { keys = Self.rotated(keys, stepWidth: keysPerStep) }
             } catch {
@@ -253,6 +261,7 @@ public final class CeleryWorker: Service, Sendable {
                 logger.error(
                     "Rejected message \(delivery.tagDescription) from queue \(delivery.queue): \(error)",
                     metadata: [LoggingKeys.queue: "\(delivery.queue)"])
+                metrics.rejected.increment()
                 await finish(delivery)
                 return
             }
@@ -269,10 +278,12 @@ public final class CeleryWorker: Service, Sendable {
                 "Received unregistered task of type '\(name)'.\nThe message has been ignored and discarded.\n\nDid you remember to import the module containing this task?\nOr maybe you're using relative imports?")
             let failure = ExceptionInfo(type: "NotRegistered", module: "celery.exceptions", arguments: [.string(name)])
             await store(resultDocument(for: message, queue: delivery.queue, status: .failure, result: failure.jsonValue), logger: taskLogger)
+            metrics.rejected.increment()
             await finish(delivery)
             return
         }
         if item.message == nil {
+            metrics.task(name).received.increment()
             taskLogger.info("Task \(shownName)[\(id)] received")
             await events.taskEvent("task-received", [
                 ("uuid", .string(id)), ("name", .string(name)), ("args", .string(message.headers.argsrepr ?? PythonRepr.tupleRepr(message.args))),
@@ -348,6 +359,10 @@ public final class CeleryWorker: Service, Sendable {
 
         let clock = ContinuousClock()
         let started = clock.now
+        let taskMetrics = metrics.task(message.headers.task)
+        if message.headers.eta == nil { WorkerMetrics.record(taskMetrics.wait, from: delivery.fetchedAt, to: started) }
+        metrics.active.increment()
+        defer { metrics.active.decrement() }
         let prepared = request
         let work = Task { try await definition.handler(prepared) }
         state.started(id, WorkerState.ActiveTask(
@@ -355,6 +370,7 @@ public final class CeleryWorker: Service, Sendable {
         await events.taskEvent("task-started", [("uuid", .string(id))])
         let outcome = await runWithTimeLimits(soft: softLimit.flatMap(Self.duration), hard: hardLimit.flatMap(Self.duration), work: work)
         let runtimeSeconds = (clock.now - started).timeInterval
+        WorkerMetrics.record(taskMetrics.runtime, from: started, to: clock.now)
         let terminated = state.finished(id)
         if terminated {
             logger.info("Task \(shownName)[\(id)] terminated by revoke")
@@ -415,6 +431,7 @@ public final class CeleryWorker: Service, Sendable {
                     logger: logger)
             }
             await chordPartReturn(of: message, state: .success, result: value, logger: logger)
+            metrics.task(message.headers.task).succeeded.increment()
             logger.info("Task \(shownName)[\(id)] succeeded in \(runtime)s: \(PythonRepr.repr(value, limit: Self.reprLimit))")
             await events.taskEvent("task-succeeded", [
                 ("uuid", .string(id)), ("result", .string(PythonRepr.repr(value, limit: Self.reprLimit))),
@@ -426,6 +443,7 @@ public final class CeleryWorker: Service, Sendable {
                 type: "TimeLimitExceeded", module: "billiard.exceptions",
                 arguments: [limit == limit.rounded() ? .integer(Int64(limit)) : .double(limit)])
             logger.error("Hard time limit (\(PythonFloat.repr(limit))s) exceeded for \(shownName)[\(id)]")
+            metrics.task(message.headers.task).failed.increment()
             await store(resultDocument(for: message, queue: delivery.queue, status: .failure, result: exceeded.jsonValue), logger: logger)
             await chordPartReturn(of: message, state: .failure, result: exceeded.jsonValue, logger: logger)
             await publishErrbacks(
@@ -469,6 +487,7 @@ public final class CeleryWorker: Service, Sendable {
     }
 
     private func fail(_ message: TaskMessage, delivery: Delivery, exception: PythonException, ignoreResult: Bool, logger: Logger) async {
+        metrics.task(message.headers.task).failed.increment()
         let traceback = exception.traceback ?? Self.traceback(for: exception.info, task: message.headers.task)
         if !ignoreResult {
             await store(
@@ -577,6 +596,7 @@ public final class CeleryWorker: Service, Sendable {
                 traceback: traceback, children: [[[.string(headers.id), nil], nil]], dateDone: false),
             logger: logger)
         logger.info("Task \(headers.shadow ?? headers.task)[\(headers.id)] retry: \(reason)")
+        metrics.task(message.headers.task).retried.increment()
         await events.taskEvent("task-retried", [
             ("uuid", .string(headers.id)), ("exception", .string("Retry(\(PythonRepr.stringRepr(reason)))")), ("traceback", .string(traceback)),
         ])

@@ -135,6 +135,9 @@ final class DeliveryBuffer: Sendable {
         room?.resume(returning: 0)
     }
 
+    /// How many messages wait for a slot.
+    var pendingCount: Int { state.withLock { $0.pending.count - $0.head } }
+
     /// Whether ``shutdown()`` was called.
     var isShutDown: Bool { state.withLock { $0.isShutDown } }
 
