@@ -28,6 +28,13 @@ public struct CeleryConfiguration: Sendable {
     /// `result_extended`: store the task's name, args, kwargs, worker, retries and queue
     /// with its result.
     public var resultExtended: Bool = false
+    /// `task_routes`: the queue for tasks sent without one, by name or glob, first match wins.
+    public var taskRoutes: [TaskRoute] = []
+
+    /// The queue `task_routes` gives the task `name`, if any.
+    public func routedQueue(forTask name: String) -> String? {
+        taskRoutes.first { $0.matches(name) }?.queue
+    }
 
     /// A configuration with Celery's defaults for everything but the URLs.
     public init(
@@ -41,6 +48,24 @@ public struct CeleryConfiguration: Sendable {
         self.resultExpires = resultExpires
         self.visibilityTimeout = visibilityTimeout
         self.decoding = decoding
+    }
+
+    /// Celery's defaults, then the settings of a config file (if given), then `CELERY_<NAME>`
+    /// environment variables (see ``CelerySettings``).
+    ///
+    /// - Returns: the configuration, and the settings read (for ``CelerySettings/apply(to:)-(WorkerConfiguration)``
+    ///   and ``CelerySettings/unknownNames``).
+    /// - Throws: ``CeleryError`` (`invalidConfiguration`) for an unreadable file or a bad value.
+    public static func load(file: String?, environment: [String: String]? = nil) throws -> (CeleryConfiguration, CelerySettings) {
+        var settings = try file.map(CelerySettings.load(file:)) ?? CelerySettings()
+        settings = settings.merging(CelerySettings.fromEnvironment(environment))
+        var configuration = CeleryConfiguration()
+        try settings.apply(to: &configuration)
+        // Worker settings are checked here too, so a bad value is reported by every program.
+        var worker = WorkerConfiguration()
+        try settings.apply(to: &worker)
+        if settings.values["result_backend"] == nil { configuration.resultBackendURL = configuration.brokerURL }
+        return (configuration, settings)
     }
 
     /// Celery's defaults, with the URLs from `CELERY_BROKER_URL` and `CELERY_RESULT_BACKEND`

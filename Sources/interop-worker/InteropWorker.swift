@@ -28,8 +28,8 @@ struct Worker: AsyncParsableCommand {
     @Option(name: [.long, .customLong("result-backend")], help: "Result backend URL (default: $CELERY_RESULT_BACKEND, then the broker URL).")
     var backend: String?
 
-    @Option(name: [.customShort("Q"), .long], help: "Comma-separated queues to consume.")
-    var queues: String = "celery"
+    @Option(name: [.customShort("Q"), .long], help: "Comma-separated queues to consume (default: task_queues, then celery).")
+    var queues: String?
 
     @Option(name: [.short, .long], help: "Tasks run at once.")
     var concurrency: Int?
@@ -40,8 +40,8 @@ struct Worker: AsyncParsableCommand {
     @Option(name: [.short, .long], help: "DEBUG, INFO, WARNING, ERROR or CRITICAL.")
     var loglevel: String = "INFO"
 
-    @Option(name: .long, help: "Messages held per slot (worker_prefetch_multiplier).")
-    var prefetchMultiplier: Int = 4
+    @Option(name: .long, help: "Messages held per slot (worker_prefetch_multiplier, default 4).")
+    var prefetchMultiplier: Int?
 
     @Flag(name: .long, help: "Acknowledge after running (task_acks_late).")
     var acksLate = false
@@ -58,8 +58,8 @@ struct Worker: AsyncParsableCommand {
     @Option(name: .long, help: "Soft time limit in seconds for tasks that set none.")
     var softTimeLimit: Double?
 
-    @Option(name: .long, help: "Seconds a message may stay unacknowledged before it is restored (broker_transport_options visibility_timeout).")
-    var visibilityTimeout: Int = 3600
+    @Option(name: .long, help: "Seconds a message may stay unacknowledged before it is restored (broker_transport_options visibility_timeout, default 3600).")
+    var visibilityTimeout: Int?
 
     @Option(name: .long, help: "Seconds between visibility restores (kombu: 100).")
     var restoreInterval: Double = 100
@@ -85,6 +85,9 @@ struct Worker: AsyncParsableCommand {
     @Flag(name: .long, help: "Log one JSON object per line.")
     var jsonLogs = false
 
+    @Option(name: .long, help: "A config file of Celery settings: a celeryconfig.py of plain assignments, or JSON. CELERY_<NAME> variables and these flags override it.")
+    var config: String?
+
     @Option(name: .long, help: "Serve Prometheus metrics at http://127.0.0.1:PORT/metrics (0: any free port).")
     var metricsPort: Int?
 
@@ -107,19 +110,29 @@ struct Worker: AsyncParsableCommand {
         }
         defer { _ = metricsEndpoint }
 
-        var configuration = CeleryConfiguration.resolve(broker: broker, backend: backend)
-        configuration.trackStarted = trackStarted
-        configuration.resultExtended = resultExtended
-        configuration.visibilityTimeout = .seconds(visibilityTimeout)
-        var workerConfiguration = WorkerConfiguration(
-            queues: queues.split(separator: ",").map { String($0).trimmingWhitespace() },
-            concurrency: concurrency, prefetchMultiplier: prefetchMultiplier, acksLate: acksLate,
-            hostname: WorkerConfiguration.expandHostname(hostname))
+        var (configuration, settings) = try CeleryConfiguration.load(file: config)
+        if !settings.unknownNames.isEmpty {
+            logger.warning("Settings swift-celery does not use: \(settings.unknownNames.joined(separator: ", "))")
+        }
+        if let broker {
+            configuration.brokerURL = broker
+            if backend == nil, settings.values["result_backend"] == nil { configuration.resultBackendURL = broker }
+        }
+        if let backend { configuration.resultBackendURL = backend }
+        if trackStarted { configuration.trackStarted = true }
+        if resultExtended { configuration.resultExtended = true }
+        if let visibilityTimeout { configuration.visibilityTimeout = .seconds(visibilityTimeout) }
+        var workerConfiguration = WorkerConfiguration(hostname: WorkerConfiguration.expandHostname(hostname))
+        try settings.apply(to: &workerConfiguration)
+        if let queues { workerConfiguration.queues = queues.split(separator: ",").map { String($0).trimmingWhitespace() } }
+        if let concurrency { workerConfiguration.concurrency = max(1, concurrency) }
+        if let prefetchMultiplier { workerConfiguration.prefetchMultiplier = max(1, prefetchMultiplier) }
+        if acksLate { workerConfiguration.acksLate = true }
         workerConfiguration.stateDatabasePath = statedb
-        workerConfiguration.sendTaskEvents = taskEvents
+        if taskEvents { workerConfiguration.sendTaskEvents = true }
         workerConfiguration.sendHeartbeats = !withoutHeartbeat
-        workerConfiguration.timeLimit = timeLimit
-        workerConfiguration.softTimeLimit = softTimeLimit
+        if let timeLimit { workerConfiguration.timeLimit = timeLimit }
+        if let softTimeLimit { workerConfiguration.softTimeLimit = softTimeLimit }
         workerConfiguration.visibilityRestoreInterval = .milliseconds(Int(restoreInterval * 1000))
 
         let registry = TaskRegistry()

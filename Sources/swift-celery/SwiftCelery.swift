@@ -24,8 +24,16 @@ struct ConnectionOptions: ParsableArguments {
     @Option(name: [.long, .customLong("result-backend")], help: "Result backend URL (default: $CELERY_RESULT_BACKEND, then the broker URL).")
     var backend: String?
 
+    @Option(name: .long, help: "A config file of Celery settings (celeryconfig.py of plain assignments, or JSON); CELERY_<NAME> variables and the flags above override it.")
+    var config: String?
+
     func makeClient() throws -> CeleryClient {
-        let configuration = CeleryConfiguration.resolve(broker: broker, backend: backend)
+        var (configuration, settings) = try CeleryConfiguration.load(file: config)
+        if let broker {
+            configuration.brokerURL = broker
+            if backend == nil, settings.values["result_backend"] == nil { configuration.resultBackendURL = broker }
+        }
+        if let backend { configuration.resultBackendURL = backend }
         return try CeleryClient(configuration: configuration, logger: Logger(label: "swift-celery"))
     }
 }

@@ -82,7 +82,7 @@ struct CanvasPublisher: Sendable {
         _ signature: Signature, prepending: [JSONValue], origin: Origin, chain: [Signature], groupID: String?,
         groupIndex: Int?, chord: Signature?
     ) async throws -> Applied {
-        var options = TaskOptions(signatureOptions: signature.options)
+        var options = builder.routed(TaskOptions(signatureOptions: signature.options), task: signature.task)
         if let parentID = origin.parentID { options.parentID = parentID }
         if let rootID = origin.rootID { options.rootID = rootID }
         if options.priority == 0 { options.priority = origin.priority }

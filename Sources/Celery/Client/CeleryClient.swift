@@ -26,7 +26,7 @@ public final class CeleryClient: Sendable {
     public init(configuration: CeleryConfiguration, logger: Logger = Logger(label: "celery.client")) throws {
         self.configuration = configuration
         self.logger = logger
-        self.builder = TaskMessageBuilder(defaultQueue: configuration.defaultQueue)
+        self.builder = TaskMessageBuilder(defaultQueue: configuration.defaultQueue, routes: configuration.taskRoutes)
         do {
             broker = try RedisBroker(url: configuration.brokerURL)
             backend = try RedisResultBackend(url: configuration.resultBackendURL, expires: configuration.resultExpires)
@@ -48,6 +48,7 @@ public final class CeleryClient: Sendable {
     public func send(
         _ name: String, args: [JSONValue] = [], kwargs: JSONObject = JSONObject(), options: TaskOptions = TaskOptions()
     ) async throws -> AsyncResult {
+        let options = builder.routed(options, task: name)
         let message = makeMessage(name, args: args, kwargs: kwargs, options: options)
         do {
             try await broker.publish([(message, options)], defaultQueue: configuration.defaultQueue)
@@ -62,9 +63,10 @@ public final class CeleryClient: Sendable {
     /// results in the same order.
     @discardableResult
     public func sendBatch(_ calls: [TaskCall]) async throws -> [AsyncResult] {
-        let messages = calls.map { makeMessage($0.name, args: $0.args, kwargs: $0.kwargs, options: $0.options) }
+        let routed = calls.map { builder.routed($0.options, task: $0.name) }
+        let messages = zip(calls, routed).map { call, options in makeMessage(call.name, args: call.args, kwargs: call.kwargs, options: options) }
         do {
-            try await broker.publish(zip(messages, calls).map { ($0, $1.options) }, defaultQueue: configuration.defaultQueue)
+            try await broker.publish(Array(zip(messages, routed)), defaultQueue: configuration.defaultQueue)
         } catch {
             throw CeleryError(code: .broker, message: "cannot publish \(calls.count) tasks to \(broker.endpoint): \(error)")
         }

@@ -13,6 +13,16 @@ struct TaskMessageBuilder: Sendable {
     var replyTo = UUID().uuidString.lowercased()
     /// The queue for options that name none.
     var defaultQueue: String
+    /// `task_routes`, consulted before ``defaultQueue``.
+    var routes: [TaskRoute] = []
+
+    /// `options` with the queue `task_routes` gives `task` when they name no queue nor exchange.
+    func routed(_ options: TaskOptions, task: String) -> TaskOptions {
+        guard options.queue == nil, options.exchange == nil, let route = routes.first(where: { $0.matches(task) }) else { return options }
+        var routed = options
+        routed.queue = route.queue
+        return routed
+    }
 
     func message(_ name: String, args: [JSONValue], kwargs: JSONObject, options: TaskOptions) -> TaskMessage {
         let now = Date()

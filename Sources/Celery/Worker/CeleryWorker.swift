@@ -70,7 +70,7 @@ public final class CeleryWorker: Service, Sendable {
         completions = CompletionTracker(limit: workerConfiguration.concurrency * workerConfiguration.prefetchMultiplier * 2)
         events = EventDispatcher(broker: broker, state: state, hostname: workerConfiguration.hostname, logger: logger)
         canvas = CanvasDispatch(
-            broker: broker, backend: backend, builder: TaskMessageBuilder(defaultQueue: configuration.defaultQueue),
+            broker: broker, backend: backend, builder: TaskMessageBuilder(defaultQueue: configuration.defaultQueue, routes: configuration.taskRoutes),
             registry: registry, logger: logger)
     }
 

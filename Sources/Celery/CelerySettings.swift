@@ -1,0 +1,426 @@
+#if canImport(FoundationEssentials)
+public import FoundationEssentials
+#else
+public import Foundation
+#endif
+
+/// Celery settings by their Python names (`broker_url`, `task_acks_late`, ...), the way a
+/// Celery project configures itself: from a config file (a `celeryconfig.py` of plain
+/// `name = value` assignments, or a JSON object), from `CELERY_<NAME>` environment variables,
+/// and from code; then applied to ``CeleryConfiguration`` and ``WorkerConfiguration``.
+///
+/// ```python
+/// # celeryconfig.py — read as it is by both Python's Celery and swift-celery
+/// broker_url = 'redis://localhost:6379/0'
+/// task_acks_late = True
+/// worker_prefetch_multiplier = 1
+/// broker_transport_options = {'visibility_timeout': 600}
+/// task_routes = {'reports.*': {'queue': 'slow'}}
+/// ```
+///
+/// Settings swift-celery does not know are kept and listed by ``unknownNames`` (Celery
+/// ignores them too; a typo is worth a warning). Pickle is refused: `task_serializer`,
+/// `result_serializer` and `accept_content` may only name JSON.
+public struct CelerySettings: Sendable {
+    /// The settings, by name.
+    public var values: [String: JSONValue]
+
+    /// The settings swift-celery applies.
+    public static let known: Set<String> = [
+        "broker_url", "result_backend", "result_expires", "task_default_queue", "task_track_started", "result_extended",
+        "broker_transport_options", "task_routes", "accept_content", "task_serializer", "result_serializer",
+        "worker_prefetch_multiplier", "worker_concurrency", "task_acks_late", "task_time_limit", "task_soft_time_limit",
+        "worker_send_task_events", "task_queues",
+    ]
+
+    /// Settings with these values.
+    public init(_ values: [String: JSONValue] = [:]) {
+        self.values = values
+    }
+
+    /// The names given that swift-celery does not apply, sorted.
+    public var unknownNames: [String] {
+        values.keys.filter { !Self.known.contains($0) }.sorted()
+    }
+
+    /// These settings with `other`'s on top.
+    public func merging(_ other: CelerySettings) -> CelerySettings {
+        CelerySettings(values.merging(other.values) { _, new in new })
+    }
+
+    /// Reads a config file: a JSON object (`.json`), or Python assignments `name = literal`
+    /// (strings, numbers, `True`/`False`/`None`, lists, tuples and dicts, over several lines
+    /// inside brackets); `import` lines and comments are skipped.
+    ///
+    /// - Throws: ``CeleryError`` (`invalidConfiguration`) naming the file and line.
+    public static func load(file path: String) throws -> CelerySettings {
+        let text: String
+        do {
+            text = try String(contentsOfFile: path, encoding: .utf8)
+        } catch {
+            throw CeleryError(code: .invalidConfiguration, message: "cannot read the config file \(path): \(error)")
+        }
+        if path.hasSuffix(".json") {
+            guard case .object(let object)? = try? JSONValue(parsing: text) else {
+                throw CeleryError(code: .invalidConfiguration, message: "\(path): not a JSON object")
+            }
+            return CelerySettings(Dictionary(object.map { ($0.key, $0.value) }, uniquingKeysWith: { _, new in new }))
+        }
+        do {
+            return CelerySettings(try PythonLiteralParser.assignments(in: text))
+        } catch {
+            throw CeleryError(code: .invalidConfiguration, message: "\(path):\(error.line): \(error.message)")
+        }
+    }
+
+    /// `CELERY_<NAME>` variables for the known settings (`CELERY_TASK_ACKS_LATE=true`,
+    /// `CELERY_BROKER_TRANSPORT_OPTIONS={"visibility_timeout": 600}`): each value read as a
+    /// Python or JSON literal, else kept as a string; `true`/`false` in any case are booleans.
+    public static func fromEnvironment(_ environment: [String: String]? = nil) -> CelerySettings {
+        let environment = environment ?? ProcessInfo.processInfo.environment
+        var values: [String: JSONValue] = [:]
+        for name in known {
+            guard let text = environment["CELERY_" + name.uppercased()], !text.isEmpty else { continue }
+            switch text.lowercased() {
+            case "true", "yes", "on": values[name] = .bool(true)
+            case "false", "no", "off": values[name] = .bool(false)
+            default: values[name] = (try? PythonLiteralParser.literal(text)) ?? .string(text)
+            }
+        }
+        return CelerySettings(values)
+    }
+
+    /// Sets the client and backend settings on `configuration`.
+    ///
+    /// - Throws: ``CeleryError`` (`invalidConfiguration`) naming the setting and what it holds.
+    public func apply(to configuration: inout CeleryConfiguration) throws {
+        if let url = try string("broker_url") { configuration.brokerURL = url }
+        if let url = try string("result_backend") { configuration.resultBackendURL = url }
+        if let expires = values["result_expires"] {
+            if expires.isNull {
+                configuration.resultExpires = nil
+            } else {
+                guard let seconds = expires.doubleValue, seconds >= 0 else { throw mismatch("result_expires", "a number of seconds or None") }
+                configuration.resultExpires = seconds == 0 ? nil : .fromSeconds(seconds)
+            }
+        }
+        if let queue = try string("task_default_queue") { configuration.defaultQueue = queue }
+        if let flag = try bool("task_track_started") { configuration.trackStarted = flag }
+        if let flag = try bool("result_extended") { configuration.resultExtended = flag }
+        if let options = values["broker_transport_options"] {
+            guard case .object(let object) = options else { throw mismatch("broker_transport_options", "a dict") }
+            if let timeout = object["visibility_timeout"] {
+                guard let seconds = timeout.doubleValue, seconds > 0 else {
+                    throw mismatch("broker_transport_options['visibility_timeout']", "a positive number of seconds")
+                }
+                configuration.visibilityTimeout = .fromSeconds(seconds) ?? configuration.visibilityTimeout
+            }
+        }
+        if let routes = values["task_routes"] { configuration.taskRoutes = try Self.routes(routes) }
+        for name in ["task_serializer", "result_serializer"] {
+            if let serializer = try string(name), serializer != "json" {
+                throw CeleryError(code: .invalidConfiguration, message: "\(name) = '\(serializer)': swift-celery speaks JSON only (pickle is refused)")
+            }
+        }
+        if let accept = values["accept_content"] {
+            guard case .array(let items) = accept else { throw mismatch("accept_content", "a list") }
+            var types: Set<String> = []
+            for item in items.compactMap(\.stringValue) {
+                switch item {
+                case "json", "application/json": types.insert("application/json")
+                default:
+                    throw CeleryError(code: .invalidConfiguration, message: "accept_content names '\(item)': only JSON is accepted (pickle is refused)")
+                }
+            }
+            configuration.decoding.acceptedContentTypes = types
+        }
+    }
+
+    /// Sets the worker settings on `worker`.
+    ///
+    /// - Throws: ``CeleryError`` (`invalidConfiguration`) naming the setting and what it holds.
+    public func apply(to worker: inout WorkerConfiguration) throws {
+        if let multiplier = try integer("worker_prefetch_multiplier") { worker.prefetchMultiplier = max(1, multiplier) }
+        if let concurrency = try integer("worker_concurrency") { worker.concurrency = max(1, concurrency) }
+        if let flag = try bool("task_acks_late") { worker.acksLate = flag }
+        if let limit = values["task_time_limit"], !limit.isNull {
+            guard let seconds = limit.doubleValue else { throw mismatch("task_time_limit", "a number of seconds") }
+            worker.timeLimit = seconds
+        }
+        if let limit = values["task_soft_time_limit"], !limit.isNull {
+            guard let seconds = limit.doubleValue else { throw mismatch("task_soft_time_limit", "a number of seconds") }
+            worker.softTimeLimit = seconds
+        }
+        if let flag = try bool("worker_send_task_events") { worker.sendTaskEvents = flag }
+        if let queues = values["task_queues"] {
+            guard case .array(let items) = queues else { throw mismatch("task_queues", "a list of queue names") }
+            let names = items.compactMap(\.stringValue)
+            guard names.count == items.count, !names.isEmpty else { throw mismatch("task_queues", "a list of queue names") }
+            worker.queues = names
+        }
+    }
+
+    private func string(_ name: String) throws -> String? {
+        guard let value = values[name], !value.isNull else { return nil }
+        guard let text = value.stringValue else { throw mismatch(name, "a string") }
+        return text
+    }
+
+    private func bool(_ name: String) throws -> Bool? {
+        guard let value = values[name], !value.isNull else { return nil }
+        guard let flag = value.boolValue else { throw mismatch(name, "True or False") }
+        return flag
+    }
+
+    private func integer(_ name: String) throws -> Int? {
+        guard let value = values[name], !value.isNull else { return nil }
+        guard let number = value.integerValue.flatMap({ Int(exactly: $0) }) else { throw mismatch(name, "an integer") }
+        return number
+    }
+
+    private func mismatch(_ name: String, _ expected: String) -> CeleryError {
+        CeleryError(
+            code: .invalidConfiguration,
+            message: "setting \(name) must be \(expected), not \(PythonRepr.repr(values[name] ?? .null, limit: 80))")
+    }
+
+    /// `task_routes`: `{'name or glob': {'queue': 'q'}}` or `{'name': 'q'}`, or a list of such dicts.
+    static func routes(_ value: JSONValue) throws -> [TaskRoute] {
+        let maps: [JSONObject]
+        switch value {
+        case .object(let object): maps = [object]
+        case .array(let items):
+            maps = try items.map {
+                guard case .object(let object) = $0 else { throw CeleryError(code: .invalidConfiguration, message: "task_routes: each entry must be a dict") }
+                return object
+            }
+        default: throw CeleryError(code: .invalidConfiguration, message: "task_routes must be a dict or a list of dicts")
+        }
+        return try maps.flatMap { map in
+            try map.map { pattern, target in
+                let queue = target.stringValue ?? target["queue"]?.stringValue
+                guard let queue else {
+                    throw CeleryError(code: .invalidConfiguration, message: "task_routes['\(pattern)'] must name a queue ({'queue': '...'})")
+                }
+                return TaskRoute(pattern: pattern, queue: queue)
+            }
+        }
+    }
+}
+
+/// One entry of `task_routes`: tasks whose name matches `pattern` (`*` matches any run of
+/// characters, as Celery's glob routes) go to `queue` unless the call names a queue.
+public struct TaskRoute: Sendable, Hashable {
+    /// A task name or a glob.
+    public var pattern: String
+    /// The queue those tasks go to.
+    public var queue: String
+
+    /// A route.
+    public init(pattern: String, queue: String) {
+        self.pattern = pattern
+        self.queue = queue
+    }
+
+    /// Whether `name` matches.
+    public func matches(_ name: String) -> Bool {
+        guard pattern.contains("*") else { return pattern == name }
+        let parts = pattern.split(separator: "*", omittingEmptySubsequences: false)
+        var rest = Substring(name)
+        guard rest.hasPrefix(parts[0]) else { return false }
+        rest = rest.dropFirst(parts[0].count)
+        for part in parts.dropFirst().dropLast() {
+            guard let range = rest.firstRange(of: part) else { return false }
+            rest = rest[range.upperBound...]
+        }
+        return rest.hasSuffix(parts[parts.count - 1])
+    }
+}
+
+/// Reads the Python literals of a `celeryconfig.py` into JSON values.
+enum PythonLiteralParser {
+    struct Failure: Error {
+        var line: Int
+        var message: String
+    }
+
+    /// Every `name = literal` statement of `text`.
+    static func assignments(in text: String) throws(Failure) -> [String: JSONValue] {
+        var parser = Scanner(Array(text.utf8))
+        var values: [String: JSONValue] = [:]
+        while true {
+            parser.skipBlankAndComments()
+            guard !parser.atEnd else { return values }
+            if parser.startsWithWord("import") || parser.startsWithWord("from") {
+                parser.skipLine()
+                continue
+            }
+            let name = parser.identifier()
+            guard !name.isEmpty else { throw parser.failure("expected 'name = value'") }
+            parser.skipSpaces()
+            guard parser.take(UInt8(ascii: "=")) else { throw parser.failure("expected '=' after \(name)") }
+            values[name] = try parser.value()
+            parser.skipSpaces()
+            if parser.peek == UInt8(ascii: "#") { parser.skipLine() }
+            guard parser.atEnd || parser.peek == UInt8(ascii: "\n") || parser.peek == UInt8(ascii: "\r") else {
+                throw parser.failure("unexpected text after the value of \(name) (only plain literals are read)")
+            }
+        }
+    }
+
+    /// One literal.
+    static func literal(_ text: String) throws(Failure) -> JSONValue {
+        var parser = Scanner(Array(text.utf8))
+        let value = try parser.value()
+        parser.skipBlankAndComments()
+        guard parser.atEnd else { throw parser.failure("unexpected text after the value") }
+        return value
+    }
+
+    struct Scanner {
+        let bytes: [UInt8]
+        var index = 0
+        var line = 1
+        /// Inside brackets newlines are whitespace.
+        var depth = 0
+
+        init(_ bytes: [UInt8]) { self.bytes = bytes }
+
+        var atEnd: Bool { index >= bytes.count }
+        var peek: UInt8? { atEnd ? nil : bytes[index] }
+
+        func failure(_ message: String) -> Failure { Failure(line: line, message: message) }
+
+        mutating func advance() {
+            if bytes[index] == UInt8(ascii: "\n") { line += 1 }
+            index += 1
+        }
+
+        mutating func take(_ byte: UInt8) -> Bool {
+            guard peek == byte else { return false }
+            advance()
+            return true
+        }
+
+        mutating func skipSpaces() {
+            while let byte = peek, byte == 32 || byte == 9 || (depth > 0 && (byte == 10 || byte == 13 || byte == UInt8(ascii: "#"))) {
+                if byte == UInt8(ascii: "#") { skipLine() } else { advance() }
+            }
+        }
+
+        mutating func skipLine() {
+            while let byte = peek, byte != 10 { advance() }
+        }
+
+        mutating func skipBlankAndComments() {
+            while let byte = peek {
+                if byte == 32 || byte == 9 || byte == 10 || byte == 13 { advance() } else if byte == UInt8(ascii: "#") { skipLine() } else { return }
+            }
+        }
+
+        func startsWithWord(_ word: String) -> Bool {
+            let w = Array(word.utf8)
+            guard index + w.count < bytes.count, Array(bytes[index..<index + w.count]) == w else { return false }
+            return bytes[index + w.count] == 32
+        }
+
+        mutating func identifier() -> String {
+            let start = index
+            while let byte = peek, byte == UInt8(ascii: "_") || (byte >= 48 && byte <= 57 && index > start)
+                || (byte | 0x20 >= UInt8(ascii: "a") && byte | 0x20 <= UInt8(ascii: "z"))
+            {
+                advance()
+            }
+            return String(decoding: bytes[start..<index], as: UTF8.self)
+        }
+
+        mutating func value() throws(Failure) -> JSONValue {
+            skipSpaces()
+            guard let byte = peek else { throw failure("expected a value") }
+            switch byte {
+            case UInt8(ascii: "'"), UInt8(ascii: "\""): return .string(try string(quote: byte))
+            case UInt8(ascii: "["): return .array(try sequence(close: UInt8(ascii: "]")))
+            case UInt8(ascii: "("): return .array(try sequence(close: UInt8(ascii: ")")))
+            case UInt8(ascii: "{"): return try dictionary()
+            default:
+                let word = identifier()
+                switch word {
+                case "True", "true": return .bool(true)
+                case "False", "false": return .bool(false)
+                case "None", "null": return .null
+                case "": return try number()
+                default: throw failure("'\(word)' is not a literal (only plain literals are read)")
+                }
+            }
+        }
+
+        mutating func number() throws(Failure) -> JSONValue {
+            let start = index
+            while let byte = peek, (byte >= 48 && byte <= 57) || byte == UInt8(ascii: "-") || byte == UInt8(ascii: "+")
+                || byte == UInt8(ascii: ".") || byte == UInt8(ascii: "e") || byte == UInt8(ascii: "E") || byte == UInt8(ascii: "_")
+            {
+                advance()
+            }
+            let text = String(decoding: bytes[start..<index], as: UTF8.self).filter { $0 != "_" }
+            if let integer = Int64(text) { return .integer(integer) }
+            if let double = Double(text), !text.isEmpty { return .double(double) }
+            throw failure("expected a value, found '\(text.isEmpty ? String(decoding: [bytes[index]], as: UTF8.self) : text)'")
+        }
+
+        mutating func string(quote: UInt8) throws(Failure) -> String {
+            advance()
+            var out: [UInt8] = []
+            while let byte = peek {
+                advance()
+                if byte == quote { return String(decoding: out, as: UTF8.self) }
+                if byte == 10 { throw failure("string not closed on its line") }
+                guard byte == UInt8(ascii: "\\") else {
+                    out.append(byte)
+                    continue
+                }
+                guard let escaped = peek else { break }
+                advance()
+                switch escaped {
+                case UInt8(ascii: "n"): out.append(10)
+                case UInt8(ascii: "t"): out.append(9)
+                case UInt8(ascii: "r"): out.append(13)
+                default: out.append(escaped)
+                }
+            }
+            throw failure("string not closed")
+        }
+
+        mutating func sequence(close: UInt8) throws(Failure) -> [JSONValue] {
+            advance()
+            depth += 1
+            defer { depth -= 1 }
+            var items: [JSONValue] = []
+            while true {
+                skipSpaces()
+                if take(close) { return items }
+                items.append(try value())
+                skipSpaces()
+                if take(close) { return items }
+                guard take(UInt8(ascii: ",")) else { throw failure("expected ',' or a closing bracket") }
+            }
+        }
+
+        mutating func dictionary() throws(Failure) -> JSONValue {
+            advance()
+            depth += 1
+            defer { depth -= 1 }
+            var members: [(String, JSONValue)] = []
+            while true {
+                skipSpaces()
+                if take(UInt8(ascii: "}")) { return .object(JSONObject(members)) }
+                guard case .string(let key) = try value() else { throw failure("dict keys must be strings") }
+                skipSpaces()
+                guard take(UInt8(ascii: ":")) else { throw failure("expected ':' after '\(key)'") }
+                members.append((key, try value()))
+                skipSpaces()
+                if take(UInt8(ascii: "}")) { return .object(JSONObject(members)) }
+                guard take(UInt8(ascii: ",")) else { throw failure("expected ',' or '}'") }
+            }
+        }
+    }
+}
