@@ -62,7 +62,7 @@ let package = Package(
         .executableTarget(
             name: "interop-worker",
             dependencies: [
-                "Celery",
+                "Celery", "CeleryRedis",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),

@@ -94,6 +94,12 @@ enum InteropTasks {
 
 /// Python's operators on decoded JSON values, for tasks that mirror Python functions.
 enum PythonOperators {
+    /// `sum(items)` as Python evaluates it (start 0, `+` pairwise).
+    static func sum(_ items: JSONValue) throws -> JSONValue {
+        guard case .array(let values) = items else { throw PythonException.typeError("'\(items.pythonTypeName)' object is not iterable") }
+        return try values.reduce(JSONValue.integer(0)) { try add($0, $1) }
+    }
+
     /// `x + y` as Python evaluates it for ints, floats, strings and lists.
     static func add(_ x: JSONValue, _ y: JSONValue) throws -> JSONValue {
         switch (x, y) {
@@ -119,18 +125,5 @@ extension JSONValue {
     var boolAsInteger: JSONValue {
         if case .bool(let flag) = self { return .integer(flag ? 1 : 0) }
         return self
-    }
-
-    /// The Python type name of the decoded value, for TypeError messages.
-    var pythonTypeName: String {
-        switch self {
-        case .null: return "NoneType"
-        case .bool: return "bool"
-        case .integer, .bigInteger: return "int"
-        case .double: return "float"
-        case .string: return "str"
-        case .array: return "list"
-        case .object: return "dict"
-        }
     }
 }

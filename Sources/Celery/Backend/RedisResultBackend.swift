@@ -149,6 +149,11 @@ final class RedisResultBackend: Sendable {
         for reply in replies { try reply.unwrapped(command: "set_chord_size") }
     }
 
+    /// The Redis backend's `add_to_chord`: one more header task to wait for (`.t` counter).
+    func addToChord(groupID: String) async throws {
+        try await connection.send(RedisCommand("INCR", QueueKeys.groupResultKey(groupID: groupID) + ".t")).unwrapped(command: "INCR .t")
+    }
+
     /// Drops the chord size so a late header copy does not fail the chord again.
     func dropChordSize(groupID: String) async throws {
         _ = try await connection.send(RedisCommand("DEL", QueueKeys.groupResultKey(groupID: groupID) + ".s"))

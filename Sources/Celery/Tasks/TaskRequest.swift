@@ -185,6 +185,25 @@ extension TaskRequest {
         throw TaskIgnore()
     }
 
+    /// Celery's `self.add_to_chord(sig)`: publishes `signature` as one more header task of
+    /// the chord this task belongs to (its group, index, chord body and root), and grows the
+    /// chord's expected size (`.t` key of the Redis backend) so the body waits for it.
+    ///
+    /// - Returns: the id of the task added.
+    /// - Throws: Python's `ValueError` when this task is not part of a chord.
+    @discardableResult
+    public func addToChord(_ signature: Signature) async throws -> String {
+        let services = try workerServices()
+        guard let chord = message.embed["chord"].flatMap(Signature.init(json:)), let group = headers.group else {
+            throw PythonException.valueError("Current task is not member of any chord")
+        }
+        var frozen = signature
+        let id = frozen.freezeResultID(replyTo: services.publisher.builder.replyTo)
+        try await services.publisher.backend.addToChord(groupID: group)
+        _ = try await services.publisher.apply(frozen, origin: CanvasDispatch.origin(of: message), groupID: group, groupIndex: headers.groupIndex, chord: chord)
+        return id
+    }
+
     private func workerServices() throws -> WorkerServices {
         guard let services else {
             throw CeleryError(code: .invalidConfiguration, message: "\(name)[\(id)]: publishing from a task needs a request made by a worker")
