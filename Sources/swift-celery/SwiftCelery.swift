@@ -12,7 +12,7 @@ struct SwiftCelery: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "swift-celery",
         abstract: "Call Celery tasks, read their results and inspect queues over Redis.",
-        subcommands: [Call.self, Apply.self, ResultCommand.self, Peek.self, Decode.self, Inspect.self, Control.self]
+        subcommands: [Call.self, Apply.self, ResultCommand.self, Peek.self, Purge.self, Decode.self, Inspect.self, Control.self]
     )
 }
 
@@ -45,8 +45,8 @@ enum ExitCodes {
     static let backendError = ExitCode(4)
 }
 
-func printError(_ text: String) {
-    var line = text + "\n"
+func printError(_ text: String, newline: Bool = true) {
+    var line = text + (newline ? "\n" : "")
     line.withUTF8 { _ = write(2, $0.baseAddress, $0.count) }
 }
 
@@ -58,11 +58,27 @@ func parseJSON(_ text: String, option: String) throws -> JSONValue {
     }
 }
 
-/// Waits for a result and prints it; failures print the exception and exit 1.
-func printResult(_ result: AsyncResult, timeout: Double) async throws {
+/// Waits for a result and prints its value (or, with `json`, the whole result document);
+/// the states stored meanwhile (STARTED, RETRY, PROGRESS, ...) are shown on stderr when
+/// `progress` is set. Failures print the exception and exit 1.
+func printResult(_ result: AsyncResult, timeout: Double, json: Bool = false, progress: Bool = false) async throws {
     do {
-        let value = try await result.get(timeout: .milliseconds(Int(timeout * 1000)))
-        print(value.pythonJSONString())
+        let id = result.id
+        let showUpdate: @Sendable (TaskResultDocument) -> Void = { update in
+            let detail = update.result.isNull ? "" : " " + PythonRepr.repr(update.result, limit: 200)
+            printError("\(id): \(update.status.rawValue)\(detail)")
+        }
+        let document: TaskResultDocument = try await result.wait(
+            timeout: .milliseconds(Int(timeout * 1000)), onUpdate: progress ? showUpdate : nil)
+        if json {
+            print(String(decoding: document.jsonBytes(), as: UTF8.self))
+            if document.status != .success { throw ExitCodes.taskFailed }
+            return
+        }
+        if let exception = document.exception, document.status != .success {
+            throw TaskFailedError(taskID: result.id, state: document.status, exception: exception, traceback: document.traceback)
+        }
+        print(document.result.pythonJSONString())
     } catch let failure as TaskFailedError {
         let module = failure.exception.module == "builtins" ? "" : failure.exception.module + "."
         printError("\(failure.state): \(module)\(failure.exception.pythonRepr)")
@@ -120,6 +136,9 @@ struct Call: AsyncParsableCommand {
     @Option(help: "Seconds to wait with --wait.")
     var timeout: Double = 60
 
+    @Flag(help: "Print JSON for scripts: {\"task_id\": ...}, or with --wait the whole result document.")
+    var json = false
+
     @OptionGroup var connection: ConnectionOptions
 
     func run() async throws {
@@ -148,7 +167,9 @@ struct Call: AsyncParsableCommand {
             throw ExitCodes.backendError
         }
         if wait {
-            try await printResult(result, timeout: timeout)
+            try await printResult(result, timeout: timeout, json: json)
+        } else if json {
+            print(JSONValue.object(["task_id": .string(result.id)]).pythonJSONString())
         } else {
             print(result.id)
         }
@@ -224,11 +245,17 @@ struct ResultCommand: AsyncParsableCommand {
     @Argument(help: "Task id.")
     var taskID: String
 
-    @Flag(help: "Wait until the task is ready and print its return value.")
+    @Flag(help: "Wait until the task is ready and print its return value; states stored meanwhile are shown on stderr.")
     var wait = false
 
     @Option(help: "Seconds to wait with --wait.")
     var timeout: Double = 60
+
+    @Flag(help: "With --wait: print the whole result document as JSON instead of the value.")
+    var json = false
+
+    @Flag(help: "With --wait: do not show intermediate states.")
+    var quiet = false
 
     @OptionGroup var connection: ConnectionOptions
 
@@ -237,7 +264,7 @@ struct ResultCommand: AsyncParsableCommand {
         defer { client.close() }
         let result = client.asyncResult(taskID)
         if wait {
-            try await printResult(result, timeout: timeout)
+            try await printResult(result, timeout: timeout, json: json, progress: !quiet)
             return
         }
         do {
@@ -279,6 +306,51 @@ struct Peek: AsyncParsableCommand {
             var view = MessageView.describe(entry.raw)
             view["list"] = .string(entry.key)
             print(JSONValue.object(view).pythonJSONString())
+        }
+    }
+}
+
+struct Purge: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Remove every waiting message from queues, as `celery purge` (no undo).",
+        discussion: "Messages a worker already holds (in unacked) are not touched.")
+
+    @Option(name: [.customShort("Q"), .long], help: "Comma-separated queues (default: celery).")
+    var queues: String = "celery"
+
+    @Flag(name: [.short, .long], help: "Do not ask for confirmation.")
+    var force = false
+
+    @Flag(help: "Print {\"queue\": removed, ...} as JSON.")
+    var json = false
+
+    @OptionGroup var connection: ConnectionOptions
+
+    func run() async throws {
+        let names = queues.split(separator: ",").map { String($0).filter { !$0.isWhitespace } }
+        if !force {
+            printError("WARNING: This will remove all tasks from \(names.count == 1 ? "queue" : "queues"): \(names.joined(separator: ", ")).")
+            printError("         There is no undo for this operation!")
+            printError("Do you wish to continue? [y/N] ", newline: false)
+            guard let answer = readLine(), ["y", "yes"].contains(answer.lowercased()) else {
+                printError("Aborted.")
+                throw ExitCode(1)
+            }
+        }
+        let client = try connection.makeClient()
+        defer { client.close() }
+        var removed: [(String, JSONValue)] = []
+        do {
+            for name in names { removed.append((name, .integer(Int64(try await client.purge(queue: name))))) }
+        } catch {
+            printError("error: \(error)")
+            throw ExitCodes.backendError
+        }
+        if json {
+            print(JSONValue.object(JSONObject(removed)).pythonJSONString())
+        } else {
+            let total = removed.reduce(0) { $0 + Int($1.1.integerValue ?? 0) }
+            print("Purged \(total) message\(total == 1 ? "" : "s") from \(names.count) known task queue\(names.count == 1 ? "" : "s").")
         }
     }
 }

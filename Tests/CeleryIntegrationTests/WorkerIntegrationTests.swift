@@ -2,6 +2,7 @@
 import CeleryRedis
 import Foundation
 import Logging
+import Synchronization
 import Testing
 
 /// The Redis these tests use: `REDIS_URL` (set by the test script and CI, which start their
@@ -81,6 +82,26 @@ struct WorkerIntegrationTests {
             // Python's way, keywords and a default: the same task.
             let untyped = try await client.send("t.scale", kwargs: ["points": [["x": 1, "y": 1]]]).get(timeout: .seconds(10))
             #expect(untyped == [["x": 2.0, "y": 2.0]])
+        }
+    }
+
+    @Test("get() waits through intermediate states (update_state) for the final result, and reports them")
+    func getWaitsThroughProgress() async throws {
+        let queue = TestRedis.uniqueQueue("progress")
+        try await withWorker(queue: queue, register: { registry in
+            registry.register("t.progress") { request in
+                for step in 1...3 {
+                    try await request.updateState("PROGRESS", meta: ["step": .integer(Int64(step))])
+                    try await Task.sleep(for: .milliseconds(100))
+                }
+                return "done"
+            }
+        }) { client in
+            let result = try await client.send("t.progress")
+            let seen = Mutex<[JSONValue]>([])
+            let final = try await result.wait(timeout: .seconds(10)) { update in seen.withLock { $0.append(update.result) } }
+            #expect(final.status == .success && final.result == "done")
+            #expect(seen.withLock { $0 }.suffix(2) == [["step": 2], ["step": 3]])
         }
     }
 

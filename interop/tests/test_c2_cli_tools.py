@@ -84,3 +84,36 @@ def test_unix_socket_broker_url(swift_cli):
         server.terminate()
         server.wait(10)
         shutil.rmtree(directory, ignore_errors=True)
+
+
+def test_purge_removes_every_priority_list(swift_cli, redis_url, celery_client, redis_client):
+    queue = "purgeq"
+    for priority in (0, 3, 9):
+        celery_client.send_task("tasks.add", args=[1, 1], queue=queue, priority=priority)
+    assert redis_client.llen(queue) + redis_client.llen(f"{queue}\x06\x163") + redis_client.llen(f"{queue}\x06\x169") == 3
+    cp = swift_cli("purge", "-Q", queue, "--broker", redis_url, input=b"n\n")
+    assert cp.returncode != 0 and "There is no undo" in cp.stderr and "Aborted." in cp.stderr
+    assert redis_client.llen(queue) == 1
+    cp = swift_cli("purge", "-Q", f"{queue},other", "-f", "--json", "--broker", redis_url)
+    assert cp.returncode == 0, cp.stderr
+    assert json.loads(cp.stdout) == {queue: 3, "other": 0}
+    assert not any(redis_client.exists(k) for k in (queue, f"{queue}\x06\x163", f"{queue}\x06\x169"))
+
+
+def test_result_wait_shows_progress_and_json_modes(swift_cli, redis_url, celery_client, swift_worker):
+    res = celery_client.send_task("semantics.progress", args=[3], queue="celery")
+    cp = swift_cli("result", res.id, "--wait", "--timeout", "15", "--broker", redis_url)
+    assert cp.returncode == 0, cp.stderr
+    assert f"{res.id}: PROGRESS" in cp.stderr, cp.stderr
+    cp = swift_cli("call", "tasks.add", "--args", "[2, 3]", "--json", "--broker", redis_url)
+    task_id = json.loads(cp.stdout)["task_id"]
+    cp = swift_cli("result", task_id, "--wait", "--json", "--timeout", "10", "--broker", redis_url)
+    document = json.loads(cp.stdout)
+    assert document["status"] == "SUCCESS" and document["result"] == 5 and document["task_id"] == task_id
+    cp = swift_cli("call", "tasks.fail", "--args", '["json mode"]', "--wait", "--json", "--broker", redis_url)
+    assert cp.returncode == 1 and json.loads(cp.stdout)["result"]["exc_type"] == "ValueError"
+
+
+def test_shell_completion_script(swift_cli):
+    cp = swift_cli("--generate-completion-script", "bash")
+    assert cp.returncode == 0 and "purge" in cp.stdout and "complete" in cp.stdout

@@ -338,7 +338,8 @@ final class ResultListener: Sendable {
     /// The next message for `token`, or `nil` when `timeout` passes first (or the task is cancelled).
     func next(_ channel: String, token: UInt64, timeout: Duration) async -> [UInt8]? {
         let timer = Task {
-            try? await Task.sleep(for: timeout)
+            // Cancelled when a message came first: then it must not wake the next call's waiter.
+            do { try await Task.sleep(for: timeout) } catch { return }
             self.wakeWithoutMessage(channel, token: token)
         }
         defer { timer.cancel() }

@@ -269,6 +269,17 @@ final class RedisBroker: Sendable {
         }
     }
 
+    /// kombu's `_purge`: empties every priority list of `queue`; returns how many messages
+    /// were removed. Unacknowledged messages (in `unacked`) are not touched, as in kombu.
+    func purge(queue: String) async throws -> Int {
+        var commands: [RedisCommand] = [RedisCommand("MULTI")]
+        for key in QueueKeys.keys(queue: queue) { commands += [RedisCommand("LLEN", key), RedisCommand("DEL", key)] }
+        commands.append(RedisCommand("EXEC"))
+        let replies = try await self.commands.pipeline(commands)
+        let results = try replies[replies.count - 1].unwrapped(command: "EXEC (purge)").array ?? []
+        return stride(from: 0, to: results.count, by: 2).reduce(0) { $0 + Int(results[$1].integer ?? 0) }
+    }
+
     /// LPUSHes a message onto the list for its queue and priority.
     func publish(_ envelope: [UInt8], queue: String, priority: Int) async throws {
         try await commands.send(RedisCommand("LPUSH", QueueKeys.key(queue: queue, priority: priority), envelope))

@@ -46,7 +46,12 @@ public struct AsyncResult: Sendable {
     }
 
     /// Waits until the task is ready and returns the final document, whatever its state.
-    public func wait(timeout: Duration = .seconds(60)) async throws -> TaskResultDocument {
+    ///
+    /// - Parameter onUpdate: called with each state stored before the final one (STARTED,
+    ///   RETRY, a custom `PROGRESS` state, ...), in order, as the worker stores them.
+    public func wait(
+        timeout: Duration = .seconds(60), onUpdate: (@Sendable (TaskResultDocument) -> Void)? = nil
+    ) async throws -> TaskResultDocument {
         let clock = ContinuousClock()
         let deadline = clock.now.advanced(by: timeout)
         let listener = backend.resultListener
@@ -58,7 +63,10 @@ public struct AsyncResult: Sendable {
         } catch {
             throw CeleryError(code: .resultBackend, message: "cannot subscribe to \(channel): \(error)")
         }
-        if let stored = try await document(), stored.status.isReady { return stored }
+        if let stored = try await document() {
+            if stored.status.isReady { return stored }
+            onUpdate?(stored)
+        }
         while true {
             let remaining = clock.now.duration(to: deadline)
             guard remaining > .zero, let payload = await listener.next(channel, token: token, timeout: remaining) else {
@@ -68,6 +76,7 @@ public struct AsyncResult: Sendable {
             }
             let notified = try RedisResultBackend.decode(payload)
             if notified.status.isReady { return notified }
+            onUpdate?(notified)
         }
     }
 }

@@ -130,6 +130,17 @@ public final class CeleryClient: Sendable {
         }
     }
 
+    /// Removes every message waiting in `queue` (all its priority lists), as `celery purge`;
+    /// returns how many there were. Messages already delivered to a worker are not touched.
+    @discardableResult
+    public func purge(queue: String) async throws -> Int {
+        do {
+            return try await broker.purge(queue: queue)
+        } catch {
+            throw CeleryError(code: .broker, message: "cannot purge queue \(queue) on \(broker.endpoint): \(error)")
+        }
+    }
+
     /// The result of a task sent earlier, by id.
     public func asyncResult(_ taskID: String) -> AsyncResult {
         AsyncResult(id: taskID, backend: backend)
