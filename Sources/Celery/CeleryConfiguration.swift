@@ -70,14 +70,19 @@ public struct CeleryConfiguration: Sendable {
 
     /// Celery's defaults, with the URLs from `CELERY_BROKER_URL` and `CELERY_RESULT_BACKEND`
     /// (the backend falls back to the broker URL, the broker to `redis://localhost:6379/0`),
-    /// and `result_expires` from `CELERY_RESULT_EXPIRES` in seconds (`0` or `None`: never).
+    /// and the other settings from their `CELERY_<NAME>` variables (``CelerySettings``), e.g.
+    /// `CELERY_RESULT_EXPIRES` in seconds (`0` or `None`: never), `CELERY_TASK_DEFAULT_QUEUE`.
     public static func fromEnvironment(_ environment: [String: String]? = nil) -> CeleryConfiguration {
         let environment = environment ?? ProcessInfo.processInfo.environment
         let broker = environment["CELERY_BROKER_URL"].flatMap { $0.isEmpty ? nil : $0 } ?? "redis://localhost:6379/0"
         let backend = environment["CELERY_RESULT_BACKEND"].flatMap { $0.isEmpty ? nil : $0 } ?? broker
         var configuration = CeleryConfiguration(brokerURL: broker, resultBackendURL: backend)
-        if let text = environment["CELERY_RESULT_EXPIRES"], let expires = resultExpires(parsing: text) {
-            configuration.resultExpires = expires
+        // The other CELERY_<NAME> settings (task_default_queue, task_routes, ...); a variable
+        // holding a bad value is skipped here, and reported by ``load(file:environment:)``.
+        let settings = CelerySettings.fromEnvironment(environment)
+        for (name, value) in settings.values where name != "broker_url" && name != "result_backend" {
+            var candidate = configuration
+            if (try? CelerySettings([name: value]).apply(to: &candidate)) != nil { configuration = candidate }
         }
         return configuration
     }

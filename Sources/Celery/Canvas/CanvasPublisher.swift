@@ -129,7 +129,8 @@ struct CanvasPublisher: Sendable {
         if frozen.count > 1 {
             lastID = frozen[frozen.count - 1].freezeResultID(replyTo: builder.replyTo)
         }
-        let rest = Array(frozen.dropFirst().reversed()) + outer
+        // `embed.chain` lists the next step last: the steps after this chain come first.
+        let rest = outer + Array(frozen.dropFirst().reversed())
         let inner = frozen.count == 1 && outer.isEmpty
         let first = try await apply(
             frozen[0], prepending: prepending, origin: origin, chain: rest,

@@ -4,6 +4,7 @@ import FoundationEssentials
 import Foundation
 #endif
 public import Logging
+public import ServiceLifecycle
 
 /// Publishes tasks to Celery workers (Python or Swift) and reads their results.
 ///
@@ -160,5 +161,15 @@ extension Duration {
     var timeInterval: Double {
         let (seconds, attoseconds) = components
         return Double(seconds) + Double(attoseconds) / 1e18
+    }
+}
+
+extension CeleryClient: Service {
+    /// Runs in a `ServiceGroup` beside an HTTP server or a ``CeleryWorker``: waits for the
+    /// group's graceful shutdown, then closes the client's connections. List it before the
+    /// services that publish with it, so it stops after them.
+    public func run() async throws {
+        try? await gracefulShutdown()
+        close()
     }
 }
