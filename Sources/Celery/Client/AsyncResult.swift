@@ -47,8 +47,10 @@ public struct AsyncResult: Sendable {
 
     /// Waits until the task is ready and returns the final document, whatever its state.
     ///
-    /// - Parameter onUpdate: called with each state stored before the final one (STARTED,
-    ///   RETRY, a custom `PROGRESS` state, ...), in order, as the worker stores them.
+    /// - Parameters:
+    ///   - timeout: how long to wait before throwing ``CeleryError`` with code `timeout`.
+    ///   - onUpdate: called with each state stored before the final one (STARTED, RETRY, a
+    ///     custom `PROGRESS` state, ...), in order, as the worker stores them.
     public func wait(
         timeout: Duration = .seconds(60), onUpdate: (@Sendable (TaskResultDocument) -> Void)? = nil
     ) async throws -> TaskResultDocument {

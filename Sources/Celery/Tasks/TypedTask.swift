@@ -1,5 +1,5 @@
 /// A task declared once with typed parameters and return value, for the worker that runs it
-/// (``TaskRegistry/register(_:options:_:)-(TypedTask<_,_>,_,_)``) and the client that calls
+/// (`registry.register(task) { ... }`) and the client that calls
 /// it (``CeleryClient/delay(_:_:)``):
 ///
 /// ```swift
@@ -13,7 +13,7 @@
 /// `add.delay(2, y=3)`; arguments are matched to the parameter names by position and by
 /// name, as Python binds them. An `Optional` parameter may be left out (it gets `nil`, or its
 /// entry in `defaults`). Wrong arity or types fail the task with Python's `TypeError`, as
-/// Celery reports wrong arguments. See ``JSONValueDecoder`` for the type mapping.
+/// Celery reports wrong arguments. See `JSONValueDecoder` for the type mapping.
 public struct TypedTask<each Parameter: Codable & Sendable, Result: Codable & Sendable>: Sendable {
     /// The task name.
     public let name: String
