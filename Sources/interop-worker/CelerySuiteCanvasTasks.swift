@@ -5,6 +5,9 @@ import Foundation
 #endif
 import Celery
 import CeleryRedis
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// The tasks of Celery 5.7.0's `t/integration/tasks.py` that `test_canvas.py` and the
 /// replace tests of `test_tasks.py` call, with the same behaviour as their Python definitions
@@ -122,6 +125,16 @@ extension CelerySuiteTasks {
             let arguments = try request.bind(["res", "i"])
             let ids: JSONValue = .array([request.rootID.map(JSONValue.string) ?? nil, request.parentID.map(JSONValue.string) ?? nil, arguments["i"]!])
             return .array([arguments["res"]!, ids])
+        }
+        // def write_to_file_and_return_int(file_name, i): append str(i) + '\n' to the file; return i
+        registry.register("\(module).write_to_file_and_return_int") { request in
+            let arguments = try request.bind(["file_name", "i"])
+            guard let path = arguments["file_name"]!.stringValue else { throw PythonException.typeError("file_name must be str") }
+            let line = Array((redisText(arguments["i"]!) + "\n").utf8)
+            guard let file = fopen(path, "a") else { throw PythonException("FileNotFoundError", arguments: [.string(path)]) }
+            defer { fclose(file) }
+            _ = line.withUnsafeBytes { fwrite($0.baseAddress, 1, $0.count, file) }
+            return arguments["i"]!
         }
         registerReplacingSuite(in: registry)
         registerSignatureSuite(in: registry)

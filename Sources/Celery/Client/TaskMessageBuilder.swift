@@ -92,6 +92,7 @@ extension TaskOptions {
         softTimeLimit = options["soft_time_limit"]?.doubleValue
         ignoreResult = options["ignore_result"]?.boolValue ?? false
         if case .object(let headers)? = options["headers"] { self.headers = headers }
+        if let nesting = options["replaced_task_nesting"], !nesting.isNull { headers["replaced_task_nesting"] = nesting }
     }
 
     /// One signature or a list of them, as `link`/`link_error` may hold either.

@@ -166,13 +166,27 @@ extension TaskRequest {
         if replacement.subtaskType == "chain", replacement.chainSteps.isEmpty {
             throw PythonException("ImproperlyConfigured", module: "celery.exceptions", arguments: ["Cannot replace with an empty chain"])
         }
+        if replacement.options["chord"] != nil {
+            throw PythonException(
+                "ImproperlyConfigured", module: "celery.exceptions",
+                arguments: ["A signature to replace with can not be a chord"])
+        }
         if replacement.subtaskType == "group" {
             replacement = .chord(replacement.chainSteps, body: Signature("celery.accumulate", kwargs: ["index": 0]), options: replacement.options)
+        }
+        let nesting = (headers.object["replaced_task_nesting"]?.integerValue).map(Int.init) ?? 0
+        if replacement.subtaskType == "chain" {
+            var steps = replacement.chainSteps
+            // A chain ending in a group gets the accumulating body too, so its result is the list.
+            if let last = steps.last, last.subtaskType == "group" {
+                steps[steps.count - 1] = .chord(last.chainSteps, body: Signature("celery.accumulate", kwargs: ["index": 0]), options: last.options)
+            }
+            steps = steps.map { $0.setting(["replaced_task_nesting": .integer(Int64(nesting + 1))]) }
+            replacement.kwargs["tasks"] = .array(steps.map(\.jsonValue))
         }
         for callback in TaskOptions.signatures(message.embed["callbacks"]) { replacement = replacement.linking(callback) }
         for errback in TaskOptions.signatures(message.embed["errbacks"]) { replacement = replacement.linkingError(errback) }
         _ = replacement.freezeResultID(replyTo: services.publisher.builder.replyTo, id: id)
-        let nesting = (headers.object["replaced_task_nesting"]?.integerValue).map(Int.init) ?? 0
         var origin = CanvasDispatch.origin(of: message)
         origin.replacedTaskNesting = nesting + 1
         let remaining = TaskOptions.signatures(message.embed["chain"]).map {
