@@ -29,7 +29,9 @@ extension CelerySuiteTasks {
 
     /// What `redis.rpush(key, value)` stores for a JSON value: str as is, numbers as Python prints them.
     static func redisText(_ value: JSONValue) -> String {
-        switch value {
+        // bytes arrive as kombu's typed value; redis-py writes their raw content.
+        if case .bytes(let bytes)? = value.kombuTypedValue { return String(decoding: bytes, as: UTF8.self) }
+        return switch value {
         case .string(let text): text
         case .null: "None"
         default: PythonRepr.repr(value)
@@ -227,13 +229,20 @@ extension CelerySuiteTasks {
             try await request.apply(.chain([sig("add", arguments["x"]!, arguments["x"]!), sig("add", arguments["y"]!)]))
             return nil
         }
-        // def build_chain_inside_task(self): result = (add.s(1, 1) | add.s(2) | group(add.s(3), add.s(4)) | add.s(5))(); return result
+        // def build_chain_inside_task(self): result = (add.s(1, 1) | add.s(2) | group(add.s(3), add.s(4)) | add.s(5))()
+        //     return result   (stored as the AsyncResult's as_tuple(), parents included)
         registry.register("\(module).build_chain_inside_task") { request in
-            let id = try await request.apply(.chain([
-                sig("add", 1, 1), sig("add", 2), .group([sig("add", 3), sig("add", 4)]), sig("add", 5),
-            ]))
-            // An AsyncResult returned by a task is stored as its as_tuple().
-            return .array([.array([.string(id), nil]), nil])
+            // Frozen up front, as Python's chain freezes every step before publishing.
+            let ids = (0..<6).map { _ in UUID().uuidString.lowercased() }
+            func frozen(_ signature: Signature, _ id: String) -> Signature { signature.setting(["task_id": .string(id)]) }
+            let group = Signature.group(
+                [frozen(sig("add", 3), ids[3]), frozen(sig("add", 4), ids[4])], options: ["task_id": .string(ids[2])])
+            try await request.apply(.chain([frozen(sig("add", 1, 1), ids[0]), frozen(sig("add", 2), ids[1]), group, frozen(sig("add", 5), ids[5])]))
+            func tuple(_ id: String, parent: JSONValue = nil) -> JSONValue { .array([.array([.string(id), parent]), nil]) }
+            let groupTuple: JSONValue = .array([
+                .array([.string(ids[2]), tuple(ids[1], parent: tuple(ids[0]))]), .array([tuple(ids[3]), tuple(ids[4])]),
+            ])
+            return .array([.array([.string(ids[5]), groupTuple]), nil])
         }
     }
 

@@ -86,7 +86,8 @@ struct CanvasPublisher: Sendable {
         if let parentID = origin.parentID { options.parentID = parentID }
         if let rootID = origin.rootID { options.rootID = rootID }
         if options.priority == 0 { options.priority = origin.priority }
-        if !chain.isEmpty { options.chain = (options.chain ?? []) + chain }
+        // Next step last: the steps of an enclosing chain come after the signature's own.
+        if !chain.isEmpty { options.chain = chain + (options.chain ?? []) }
         if let groupID {
             options.groupID = groupID
             options.groupIndex = groupIndex

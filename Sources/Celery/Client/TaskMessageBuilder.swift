@@ -86,6 +86,8 @@ extension TaskOptions {
         link = Self.signatures(options["link"])
         linkError = Self.signatures(options["link_error"])
         chord = options["chord"].flatMap(Signature.init(json:))
+        // A chord body (or a frozen step) carries the rest of its chain here, next step last.
+        if case .array(let steps)? = options["chain"] { chain = steps.compactMap(Signature.init(json:)) }
         replyTo = options["reply_to"]?.stringValue
         shadow = options["shadow"]?.stringValue
         timeLimit = options["time_limit"]?.doubleValue
