@@ -36,8 +36,17 @@ struct CanvasDispatch: Sendable {
     /// (unknown here, or taking the task id) is published, all as one group, with the failed
     /// task's id in front of its arguments.
     func runErrbacks(of message: TaskMessage, queue: String, hostname: String, exception: ExceptionInfo, traceback: String) async throws {
+        try await runErrbacks(
+            TaskOptions.signatures(message.embed["errbacks"]), failed: message, queue: queue, hostname: hostname,
+            exception: exception, traceback: traceback)
+    }
+
+    private func runErrbacks(
+        _ errbacks: [Signature], failed message: TaskMessage, queue: String, hostname: String, exception: ExceptionInfo,
+        traceback: String?
+    ) async throws {
         var published: [Signature] = []
-        for errback in TaskOptions.signatures(message.embed["errbacks"]) {
+        for errback in errbacks {
             guard errback.subtaskType == nil, let definition = registry[errback.task],
                 definition.options.errbackArguments == .requestExceptionTraceback
             else {
@@ -46,7 +55,8 @@ struct CanvasDispatch: Sendable {
             }
             var call = message
             call.headers.object["task"] = .string(errback.task)
-            call.args = [Self.requestContext(of: message, hostname: hostname), exception.jsonValue, .string(traceback)] + errback.args
+            call.args = [Self.requestContext(of: message, hostname: hostname), exception.jsonValue, traceback.map(JSONValue.string) ?? .null]
+                + errback.args
             call.kwargs = errback.kwargs
             var request = TaskRequest(message: call, queue: queue, hostname: hostname, logger: logger)
             request.services = WorkerServices(publisher: publisher, registry: registry)
@@ -58,6 +68,34 @@ struct CanvasDispatch: Sendable {
         }
         guard !published.isEmpty else { return }
         _ = try await publishGroup(published, prepending: [.string(message.headers.id)], parent: message)
+    }
+
+    /// Celery's `_fail_chain`: the steps chained after a failed task will never run, so each
+    /// gets the failure stored (so whoever waits on the chain's result is told), a chord member
+    /// among them counts towards its chord, and a chord step's body is failed too.
+    func failChain(of message: TaskMessage, exception: ExceptionInfo, traceback: String?, hostname: String, queue: String) async throws {
+        var pending = TaskOptions.signatures(message.embed["chain"])
+        while !pending.isEmpty {
+            let step = pending.removeFirst()
+            let id = step.taskID
+            let groupID = step.options["group_id"]?.stringValue
+            let chordBody = step.options["chord"].flatMap(Signature.init(json:))
+            var alreadyFailed = false
+            if chordBody != nil, let id, let stored = try await backend.get(taskID: id) {
+                alreadyFailed = stored.status == .failure || stored.status == .revoked
+            }
+            if let id {
+                try await backend.store(TaskResultDocument(
+                    taskID: id, status: .failure, result: exception.jsonValue, traceback: traceback,
+                    dateDone: CeleryTime.isoformat(Date()), groupID: groupID))
+            }
+            if let chordBody, !alreadyFailed, let groupID {
+                try await chordPartReturn(
+                    body: chordBody, groupID: groupID, taskID: id ?? "", groupIndex: step.options["group_index"]?.integerValue.map { Int($0) },
+                    state: .failure, result: exception.jsonValue, parent: message, hostname: hostname, queue: queue)
+            }
+            if step.subtaskType == "chord", let body = step.chordBody { pending.append(body) }
+        }
     }
 
     /// The request context an in-process errback gets, with Celery's `Context` field names.
@@ -85,18 +123,30 @@ struct CanvasDispatch: Sendable {
 
     /// Records a chord header task's outcome and, when it completes the chord, publishes the
     /// body with every header result in `group_index` order, or fails it with `ChordError`.
-    func chordPartReturn(of message: TaskMessage, state: TaskState, result: JSONValue) async throws {
+    func chordPartReturn(of message: TaskMessage, state: TaskState, result: JSONValue, hostname: String, queue: String) async throws {
         guard let bodyJSON = message.embed["chord"], !bodyJSON.isNull, let body = Signature(json: bodyJSON),
             let groupID = message.headers.group
         else { return }
+        try await chordPartReturn(
+            body: body, groupID: groupID, taskID: message.headers.id, groupIndex: message.headers.groupIndex, state: state,
+            result: result, parent: message, hostname: hostname, queue: queue)
+    }
+
+    private func chordPartReturn(
+        body: Signature, groupID: String, taskID: String, groupIndex: Int?, state: TaskState, result: JSONValue,
+        parent message: TaskMessage, hostname: String, queue: String
+    ) async throws {
         let outcome = try await backend.chordPartReturn(
-            groupID: groupID, taskID: message.headers.id, groupIndex: message.headers.groupIndex, state: state, result: result)
+            groupID: groupID, taskID: taskID, groupIndex: groupIndex, state: state, result: result)
         guard case .complete(let results, let token) = outcome else { return }
         if let failed = results.first(where: { $0.state == .failure || $0.state == .revoked }) {
-            let exception = ExceptionInfo(failed.result)
-            let description = exception?.pythonRepr ?? PythonRepr.repr(failed.result)
-            logger.error("Chord \(groupID) raised: ChordError('Dependency \(failed.taskID) raised \(description)')")
-            try await failChordBody(body, message: message, reason: "Dependency \(failed.taskID) raised \(description)")
+            let original = ExceptionInfo(failed.result)
+            let description = original?.pythonRepr ?? PythonRepr.repr(failed.result)
+            let reason = "Dependency \(failed.taskID) raised \(description)"
+            logger.error("Chord \(groupID) raised: ChordError('\(reason)')")
+            let error = ExceptionInfo(type: "ChordError", module: "celery.exceptions", arguments: [.string(reason)])
+            try await failChordBody(
+                body, error: error, original: original ?? error, parent: message, hostname: hostname, queue: queue)
             try? await backend.dropChordSize(groupID: groupID)
             return
         }
@@ -108,20 +158,53 @@ struct CanvasDispatch: Sendable {
         _ = try await publish(body, prepending: [.array(results.map(\.result))], parent: message)
     }
 
-    /// Celery's `chord_error_from_stack`: the body's errbacks get its id, and the body's result
-    /// is a FAILURE with `ChordError`.
-    private func failChordBody(_ body: Signature, message: TaskMessage, reason: String) async throws {
-        let bodyID = body.taskID ?? UUID().uuidString.lowercased()
-        let errbacks = TaskOptions.signatures(body.options["link_error"])
-        if !errbacks.isEmpty {
-            _ = try await publishGroup(errbacks, prepending: [.string(bodyID)], parent: message)
+    /// Celery's `chord_error_from_stack`. A task body: its errbacks are called (in-process or
+    /// published, as for any failed task) as if it had failed, its result is FAILURE with
+    /// `ChordError`, and the chain after it fails too. A group body: each member fails with
+    /// the header's original exception and calls its errbacks and the group's, and the group
+    /// id is marked failed.
+    private func failChordBody(
+        _ body: Signature, error: ExceptionInfo, original: ExceptionInfo, parent: TaskMessage, hostname: String, queue: String
+    ) async throws {
+        let traceback = "Traceback (most recent call last):\n  File \"<swift-celery>\", line 1, in chord\n\(error.module).\(error.type): \(error.arguments.first?.stringValue ?? "")\n"
+        if body.subtaskType == "group" {
+            let groupID = body.taskID ?? UUID().uuidString.lowercased()
+            let groupErrbacks = TaskOptions.signatures(body.options["link_error"])
+            for member in body.chainSteps {
+                guard let memberID = member.taskID else { continue }
+                let errbacks = TaskOptions.signatures(member.options["link_error"])
+                let all = errbacks + groupErrbacks.filter { !errbacks.contains($0) }
+                try await runErrbacks(
+                    all, failed: stand(in: member, id: memberID, parent: parent), queue: queue, hostname: hostname,
+                    exception: original, traceback: nil)
+                try await backend.store(TaskResultDocument(
+                    taskID: memberID, status: .failure, result: original.jsonValue, traceback: nil,
+                    dateDone: CeleryTime.isoformat(Date()), groupID: groupID))
+            }
+            try await backend.store(TaskResultDocument(
+                taskID: groupID, status: .failure, result: original.jsonValue, dateDone: CeleryTime.isoformat(Date())))
+            return
         }
-        let error = ExceptionInfo(type: "ChordError", module: "celery.exceptions", arguments: [.string(reason)])
+        let bodyID = body.taskID ?? UUID().uuidString.lowercased()
+        let standIn = stand(in: body, id: bodyID, parent: parent)
+        try await runErrbacks(
+            TaskOptions.signatures(body.options["link_error"]), failed: standIn, queue: queue, hostname: hostname,
+            exception: error, traceback: traceback)
         try await backend.store(
             TaskResultDocument(
-                taskID: bodyID, status: .failure, result: error.jsonValue,
-                traceback: "Traceback (most recent call last):\n  File \"<swift-celery>\", line 1, in chord\ncelery.exceptions.ChordError: \(reason)\n",
+                taskID: bodyID, status: .failure, result: error.jsonValue, traceback: traceback,
                 dateDone: CeleryTime.isoformat(Date()), groupID: body.options["group_id"]?.stringValue))
+        try await failChain(of: standIn, exception: error, traceback: traceback, hostname: hostname, queue: queue)
+    }
+
+    /// The message a signature would have been published as, standing in for the request of
+    /// a task that never ran (Celery's `_create_fake_task_request`).
+    private func stand(in signature: Signature, id: String, parent: TaskMessage) -> TaskMessage {
+        var options = TaskOptions(signatureOptions: signature.options)
+        options.taskID = id
+        options.parentID = parent.headers.id
+        options.rootID = parent.headers.rootID ?? parent.headers.id
+        return builder.message(signature.task, args: signature.args, kwargs: signature.kwargs, options: options)
     }
 
     /// Publishes one signature as `signature.apply_async(prepending, ...)` from inside a task:

@@ -446,6 +446,9 @@ public final class CeleryWorker: Service, Sendable {
             metrics.task(message.headers.task).failed.increment()
             await store(resultDocument(for: message, queue: delivery.queue, status: .failure, result: exceeded.jsonValue), logger: logger)
             await chordPartReturn(of: message, state: .failure, result: exceeded.jsonValue, logger: logger)
+            await failChain(
+                of: message, exception: exceeded, traceback: Self.traceback(for: exceeded, task: message.headers.task),
+                queue: delivery.queue, logger: logger)
             await publishErrbacks(
                 of: message, queue: delivery.queue, exception: exceeded,
                 traceback: Self.traceback(for: exceeded, task: message.headers.task), logger: logger)
@@ -499,6 +502,7 @@ public final class CeleryWorker: Service, Sendable {
             "Task \(message.headers.shadow ?? message.headers.task)[\(message.headers.id)] raised unexpected: \(exception.info.pythonRepr)\n\(traceback)"
         )
         await chordPartReturn(of: message, state: .failure, result: exception.info.jsonValue, logger: logger)
+        await failChain(of: message, exception: exception.info, traceback: traceback, queue: delivery.queue, logger: logger)
         await publishErrbacks(of: message, queue: delivery.queue, exception: exception.info, traceback: traceback, logger: logger)
         await events.taskEvent("task-failed", [
             ("uuid", .string(message.headers.id)), ("exception", .string(exception.info.pythonRepr)), ("traceback", .string(traceback)),
@@ -530,9 +534,23 @@ public final class CeleryWorker: Service, Sendable {
 
     private func chordPartReturn(of message: TaskMessage, state: TaskState, result: JSONValue, logger: Logger) async {
         do {
-            try await canvas.chordPartReturn(of: message, state: state, result: result)
+            try await canvas.chordPartReturn(
+                of: message, state: state, result: result, hostname: workerConfiguration.hostname,
+                queue: message.properties.routingKey ?? configuration.defaultQueue)
         } catch {
             logger.error("Chord \(message.headers.group ?? "?") of \(message.headers.task)[\(message.headers.id)] failed: \(error)")
+        }
+    }
+
+    /// Celery's `mark_as_failure` for the chain after a failed task: every later step is
+    /// failed with the same exception, so nobody waits on it forever.
+    private func failChain(of message: TaskMessage, exception: ExceptionInfo, traceback: String?, queue: String, logger: Logger) async {
+        guard case .array(let steps)? = message.embed["chain"], !steps.isEmpty else { return }
+        do {
+            try await canvas.failChain(
+                of: message, exception: exception, traceback: traceback, hostname: workerConfiguration.hostname, queue: queue)
+        } catch {
+            logger.error("Cannot fail the chain after \(message.headers.task)[\(message.headers.id)]: \(error)")
         }
     }
 
