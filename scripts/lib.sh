@@ -61,6 +61,15 @@ start_private_redis() {
 
 build_swift() {
     log "swift build"
-    (cd "$REPO_ROOT" && swift build 2>&1 | grep -v 'prohibited flag(s): -D_FILE_OFFSET_BITS' )
+    (cd "$REPO_ROOT" && set -o pipefail && swift build 2>&1 | grep -v 'prohibited flag(s): -D_FILE_OFFSET_BITS' ) || return 1
     export SWIFT_CELERY_BIN="$REPO_ROOT/.build/debug"
+}
+
+# Examples/: a package depending on swift-celery by path (the Hummingbird demo and the README's
+# quick starts, checked against the README first).
+build_examples() {
+    log "examples (README quick starts, Hummingbird demo)"
+    "$VENV/bin/python" "$REPO_ROOT/scripts/readme_snippets.py" --check || return 1
+    (cd "$REPO_ROOT/Examples" && set -o pipefail && swift build 2>&1 | grep -v 'prohibited flag(s): -D_FILE_OFFSET_BITS' ) || return 1
+    export EXAMPLES_BIN="$REPO_ROOT/Examples/.build/debug"
 }

@@ -116,3 +116,20 @@ def test_link_error_old_and_new_style_errbacks(celery_client, swift_worker):
     report = celery_client.AsyncResult(report_id).get(timeout=10)
     assert report == {"failed_id": failed.id, "failed_task": "tasks.fail", "exc_type": "ValueError",
                       "exc_message": ["two kinds"], "has_traceback": True}
+
+
+def test_failed_chain_step_fails_the_rest(celery_client, swift_worker):
+    """Celery's backend fails every step after a failed one (_fail_chain), so a client waiting on
+    the chain's last result gets the exception instead of waiting forever."""
+    workflow = chain(sig(celery_client, "tasks.add", 1, 1), sig(celery_client, "tasks.fail"),
+                     sig(celery_client, "tasks.add", 10), sig(celery_client, "tasks.add", 100))
+    result = workflow.apply_async()
+    with pytest.raises(ValueError):
+        result.get(timeout=10)
+    # Celery stores the steps' failures last step first, as this worker does: poll the others.
+    import time
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline and result.parent.state != "FAILURE":
+        time.sleep(0.02)
+    assert result.state == "FAILURE" and result.parent.state == "FAILURE"
+    assert result.parent.parent.state == "FAILURE" and result.parent.parent.parent.get(timeout=1) == 2
