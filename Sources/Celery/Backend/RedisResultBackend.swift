@@ -24,18 +24,39 @@ final class RedisResultBackend: Sendable {
     /// Stores `document` unless a SUCCESS is already stored for the task, and publishes it.
     ///
     /// - Returns: `false` when an earlier SUCCESS was kept.
+    ///
+    /// Celery's backend does `GET`, then `SETEX` and `PUBLISH`: three commands, two round
+    /// trips, and a window in which another worker's write can slip between the check and the
+    /// set. Here one script does the same commands on the same key atomically, in one round
+    /// trip; what Python peers see (the key, its document, the notification) is the same.
     @discardableResult
     func store(_ document: TaskResultDocument) async throws -> Bool {
-        let key = QueueKeys.resultKey(taskID: document.taskID)
-        let existing = try await connection.send(RedisCommand("GET", key)).unwrapped(command: "GET")
-        if let bytes = existing.bytes, let stored = try? TaskResultDocument(json: JSONValue(parsing: bytes)),
-            stored.status == .success
-        {
-            return false
-        }
-        try await setAndPublish(key, document.jsonBytes())
-        return true
+        let expires = expires.map { max(0, Int($0.components.seconds)) } ?? 0
+        let reply = try await Self.storeScript.run(
+            on: connection, keys: [QueueKeys.resultKey(taskID: document.taskID)], arguments: [document.jsonBytes(), expires])
+        return reply.integer == 1
     }
+
+    /// `KEYS[1]` the result key, `ARGV[1]` the document, `ARGV[2]` seconds to live (0: none):
+    /// keeps a stored SUCCESS, else writes and publishes the document. Returns 1 when written.
+    static let storeScript = RedisScript(name: "store result", source: #"""
+        local existing = redis.call('GET', KEYS[1])
+        if existing then
+          local ok, doc = pcall(cjson.decode, existing)
+          if ok and type(doc) == 'table' then
+            if doc['status'] == 'SUCCESS' then return 0 end
+          elseif string.find(existing, '"status": "SUCCESS"', 1, true) then
+            return 0  -- NaN/Infinity in the result: not cjson's JSON, but Python's
+          end
+        end
+        if tonumber(ARGV[2]) > 0 then
+          redis.call('SETEX', KEYS[1], ARGV[2], ARGV[1])
+        else
+          redis.call('SET', KEYS[1], ARGV[1])
+        end
+        redis.call('PUBLISH', KEYS[1], ARGV[1])
+        return 1
+        """#)
 
     /// The Redis backend's `_set`: SETEX with the result expiry (SET without one) and PUBLISH
     /// on the key's channel, in one transaction.
