@@ -115,6 +115,16 @@ struct CanvasPublisher: Sendable {
                 groupID: isLast && outer.isEmpty ? groupID : nil, groupIndex: isLast && outer.isEmpty ? groupIndex : nil,
                 chord: isLast && outer.isEmpty ? chord : nil)
         }
+        // A chain ending in a chord, inside a chord's header: the inner chord's body is what
+        // reports to the outer chord (Celery's chord.freeze passes the group and chord on to it).
+        if frozen.count > 1, outer.isEmpty, let groupID, let chord, let last = frozen.indices.last,
+            frozen[last].subtaskType == "chord", var body = frozen[last].chordBody
+        {
+            body.options["group_id"] = .string(groupID)
+            if let groupIndex { body.options["group_index"] = .integer(Int64(groupIndex)) }
+            body.options["chord"] = chord.jsonValue
+            frozen[last].kwargs["body"] = body.jsonValue
+        }
         // Links set on the chain itself go to its last step, as Celery's run() does.
         if let link = options["link"], !TaskOptions.signatures(link).isEmpty, let last = frozen.indices.last {
             frozen[last].options["link"] = .array(TaskOptions.signatures(frozen[last].options["link"]).map(\.jsonValue) + TaskOptions.signatures(link).map(\.jsonValue))
