@@ -39,11 +39,7 @@ SIZES = {
 
 # Failures that need a change in the Swift worker (see reliability/README.md). The row is
 # reported as XFAIL (and the pytest test is xfail) only while it fails.
-KNOWN_BUGS = {
-    "2e BRPOP fallback window (no BLMOVE)":
-        "on a Redis without BLMOVE (< 6.2) waitAndFetch falls back to BRPOP then `record` in a "
-        "second round trip: a SIGKILL in between loses the message (kombu's window)",
-}
+KNOWN_BUGS = {}
 
 
 @dataclasses.dataclass

@@ -76,7 +76,7 @@ final class RedisBroker: Sendable {
     /// Nothing is taken until the fetch script pops and records atomically, so no message is
     /// ever outside both its queue and `unacked` (kombu's BRPOP-then-record has that window).
     /// The other lists are looked at after each wait. On a Redis without BLMOVE (< 6.2) it
-    /// falls back to kombu's BRPOP and records right after.
+    /// waits with `BRPOPLPUSH k k` instead.
     func waitAndFetch(keys: [String], limit: Int, timeout: Double) async throws -> [Delivery] {
         guard let first = keys.first else { return [] }
         if supportsBlockingMove.load(ordering: .relaxed) {
@@ -88,11 +88,13 @@ final class RedisBroker: Sendable {
                 return try await fetch(keys: keys, limit: limit)
             }
         }
-        let reply = try await consumer.send(RedisCommand("BRPOP", arguments: keys + [max(1, Int(timeout.rounded(.up)))]))
-            .unwrapped(command: "BRPOP")
-        guard let pair = reply.array, pair.count == 2, let key = pair[0].string, let raw = pair[1].bytes else { return [] }
-        let tag = try await runScript(keys: [key], arguments: ["record", raw, Self.now()])
-        return [Delivery(queueKey: key, raw: raw, deliveryTag: tag.bytes)]
+        // Before 6.2: `BRPOPLPUSH k k` waits the same way and never takes a message out of its
+        // list either (it moves the oldest entry to the newest end: on wake-up that entry is
+        // served after the others of its list), so kombu's BRPOP-then-record window stays closed.
+        let reply = try await consumer.send(RedisCommand("BRPOPLPUSH", first, first, max(1, Int(timeout.rounded(.up)))))
+            .unwrapped(command: "BRPOPLPUSH")
+        if case .null = reply { return [] }
+        return try await fetch(keys: keys, limit: limit)
     }
 
     /// Declares `queue` as kombu's `queue_bind` does for a queue named in `-Q` or published
