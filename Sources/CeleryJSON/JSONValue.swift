@@ -259,3 +259,8 @@ struct AnyCodingKey: CodingKey {
     init(stringValue: String) { self.stringValue = stringValue }
     init?(intValue: Int) { nil }
 }
+
+extension JSONValue: CustomStringConvertible {
+    /// The value as Python's `json.dumps` writes it: `5`, `"text"`, `[1, 2]`, `{"a": null}`.
+    public var description: String { pythonJSONString() }
+}
