@@ -244,14 +244,21 @@ final class RedisBroker: Sendable {
     ///
     /// - Throws: ``UnroutableMessageError`` when an exchange has no binding for the routing key.
     func publish(_ messages: [(message: TaskMessage, options: TaskOptions)], defaultQueue: String) async throws {
+        try await publish(
+            encoded: messages.map { (task: $0.message.headers.task, envelope: $0.message.envelopeBytes(), options: $0.options) },
+            defaultQueue: defaultQueue)
+    }
+
+    /// ``publish(_:defaultQueue:)`` for envelopes already encoded (``CeleryClient/sendBatch(_:)``
+    /// encodes a large batch on several cores).
+    func publish(encoded messages: [(task: String, envelope: [UInt8], options: TaskOptions)], defaultQueue: String) async throws {
         var pushes: [(envelope: [UInt8], queue: String, priority: Int)] = []
         pushes.reserveCapacity(messages.count)
-        for (message, options) in messages {
-            let envelope = message.envelopeBytes()
+        for (task, envelope, options) in messages {
             if options.routedByExchange {
                 let exchange = options.exchange ?? "", routingKey = options.routingKey ?? ""
                 let queues = try await queues(exchange: exchange, routingKey: routingKey)
-                guard !queues.isEmpty else { throw UnroutableMessageError(task: message.headers.task, exchange: exchange, routingKey: routingKey) }
+                guard !queues.isEmpty else { throw UnroutableMessageError(task: task, exchange: exchange, routingKey: routingKey) }
                 pushes += queues.map { (envelope, $0, options.priority) }
             } else {
                 let queue = options.queue ?? defaultQueue
