@@ -105,6 +105,20 @@ struct WorkerIntegrationTests {
         }
     }
 
+    @Test("sendBatch publishes a large batch in order, every result readable")
+    func batch() async throws {
+        let queue = TestRedis.uniqueQueue("batch")
+        try await withWorker(queue: queue, concurrency: 8, register: { registry in
+            registry.register("t.double") { request in .integer((request.args.first?.integerValue ?? 0) * 2) }
+        }) { client in
+            let results = try await client.sendBatch((0..<600).map { TaskCall("t.double", args: [.integer(Int64($0))]) })
+            #expect(Set(results.map(\.id)).count == 600)
+            for (index, result) in results.enumerated() {
+                #expect(try await result.get(timeout: .seconds(20)) == .integer(Int64(index * 2)))
+            }
+        }
+    }
+
     @Test("a failure surfaces as the Python exception with a traceback")
     func failure() async throws {
         let queue = TestRedis.uniqueQueue("failure")
