@@ -66,8 +66,16 @@ struct CanvasPublisher: Sendable {
             }
             return try await applyGroup(signature.chainSteps, options: signature.options, prepending: prepending, origin: origin, chord: chord)
         case "chord":
-            guard let body = signature.chordBody else {
+            guard var body = signature.chordBody else {
                 throw PythonException.valueError("chord signature without a body: \(PythonRepr.repr(signature.jsonValue, limit: 200))")
+            }
+            // The chord's own callbacks and errbacks belong to its body (chord.run adds them there).
+            for callback in TaskOptions.signatures(signature.options["link"]) where !TaskOptions.signatures(body.options["link"]).contains(callback) {
+                body = body.linking(callback)
+            }
+            for errback in TaskOptions.signatures(signature.options["link_error"])
+            where !TaskOptions.signatures(body.options["link_error"]).contains(errback) {
+                body = body.linkingError(errback)
             }
             let bodyWithChain = chain.isEmpty ? body : Signature.chain([body] + chain.reversed())
             return try await applyChord(
