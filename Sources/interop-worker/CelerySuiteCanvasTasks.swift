@@ -128,6 +128,13 @@ extension CelerySuiteTasks {
             let ids: JSONValue = .array([request.rootID.map(JSONValue.string) ?? nil, request.parentID.map(JSONValue.string) ?? nil, arguments["i"]!])
             return .array([arguments["res"]!, ids])
         }
+        // def sum_and_record(self, values, redis_key): rpush(redis_key, self.request.id); return sum(values)
+        registry.register("\(module).sum_and_record") { request in
+            let arguments = try request.bind(["values", "redis_key"])
+            let total = try PythonOperators.sum(arguments["values"]!)
+            try await redis("RPUSH", redisText(arguments["redis_key"]!), request.id)
+            return total
+        }
         // def write_to_file_and_return_int(file_name, i): append str(i) + '\n' to the file; return i
         registry.register("\(module).write_to_file_and_return_int") { request in
             let arguments = try request.bind(["file_name", "i"])
