@@ -2,7 +2,7 @@
 
 Keys are pytest node ids relative to the extracted suite root, without a
 parametrize suffix (a key covers all its parametrized cases).  Every test
-function of test_tasks.py and test_canvas.py appears in exactly one of
+function of test_tasks.py, test_canvas.py and test_group_chains.py appears in exactly one of
 JUDGEABLE, NEEDS_PIDBOX or NOT_JUDGEABLE, each with a reason.
 """
 
@@ -29,6 +29,12 @@ DEFAULT = [
 # Judged from outside: they only talk to the worker through the broker and
 # the result backend (and, for some canvas tests, Redis keys that tasks write).
 JUDGEABLE = {
+    't/integration/test_group_chains.py::test_group_chains::test_group_results_reach_the_next_group':
+        'chains of groups (upgraded to chords) over protocol 1 and 2, frozen and serialized: results and executions counted in Redis',
+    't/integration/test_group_chains.py::test_group_chains::test_pending_chord_keeps_header_errback':
+        'a failing header task of a pending chord calls its errback; later levels never run (Redis lists)',
+    't/integration/test_group_chains.py::test_group_chains::test_large_group_pipeline':
+        '10 levels of 25-wide groups chained: result and one execution each',
     't/integration/test_tasks.py::test_class_based_tasks::test_class_based_task_retried':
         "worker registers class-based task 'auto_retry_class_task' (autoretry_for=ValueError, max_retries=1, retry_backoff) and retries it once",
     't/integration/test_tasks.py::test_tasks::test_basic_task':

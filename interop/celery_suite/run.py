@@ -53,7 +53,7 @@ import catalog  # noqa: E402
 VERSION = catalog.CELERY_VERSION
 SDIST_NAME = f'celery-{VERSION}.tar.gz'
 PREFIX = 't/integration/'
-SUITE_FILES = ('test_tasks.py', 'test_canvas.py')
+SUITE_FILES = ('test_tasks.py', 'test_canvas.py', 'test_group_chains.py')
 
 DEFAULT_WORKER_CMD = ('{repo}/.build/debug/interop-worker worker --broker {broker} '
                       '--backend {backend} -Q celery -c 4 --loglevel INFO')

@@ -3,7 +3,8 @@
     python interop/celery_suite/selection.py ci
 
 `ci`: every test of test_tasks.py judgeable from outside (issue 3's single-task tests, and
-with remote control the revoke tests), test_inspect.py (issue 5) and test_canvas.py (issue 4),
+with remote control the revoke tests), test_inspect.py (issue 5), test_canvas.py and
+test_group_chains.py (issue 4),
 except those listed in UNSUPPORTED (not implemented in Swift), IN_PROCESS (they assert on the
 test process itself, which only an in-process worker can satisfy) and CANVAS_FAILING, each with
 the reason. `tasks`, `canvas` and `canvas-failing` are the parts.
@@ -55,7 +56,8 @@ CANVAS_FAILING = {
 
 
 def canvas_passing():
-    nodes = [node for node in {**catalog.JUDGEABLE, **catalog.NEEDS_PIDBOX} if "/test_canvas.py::" in node]
+    nodes = [node for node in {**catalog.JUDGEABLE, **catalog.NEEDS_PIDBOX}
+             if "/test_canvas.py::" in node or "/test_group_chains.py::" in node]
     return [node for node in nodes if node not in CANVAS_FAILING]
 
 
