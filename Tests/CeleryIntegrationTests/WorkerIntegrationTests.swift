@@ -31,16 +31,20 @@ enum TestRedis {
 
 /// Runs a worker with the given tasks on `queue` while `body` runs, then shuts it down gracefully.
 func withWorker(
-    queue: String, concurrency: Int = 2, register: (TaskRegistry) -> Void, _ body: (CeleryClient) async throws -> Void
+    queue: String, concurrency: Int = 2, hostname: String = "test@local", logger: Logger? = nil,
+    register: (TaskRegistry) -> Void, _ body: (CeleryClient) async throws -> Void
 ) async throws {
     let configuration = CeleryConfiguration(brokerURL: try TestRedis.url, defaultQueue: queue)
     let registry = TaskRegistry()
     register(registry)
-    var logger = Logger(label: "test.worker")
-    logger.logLevel = .critical
+    let logger = logger ?? {
+        var quiet = Logger(label: "test.worker")
+        quiet.logLevel = .critical
+        return quiet
+    }()
     let worker = try CeleryWorker(
         configuration: configuration,
-        workerConfiguration: WorkerConfiguration(queues: [queue], concurrency: concurrency, hostname: "test@local"),
+        workerConfiguration: WorkerConfiguration(queues: [queue], concurrency: concurrency, hostname: hostname),
         registry: registry, logger: logger)
     let client = try CeleryClient(configuration: configuration)
     defer { client.close() }

@@ -39,23 +39,16 @@ struct WorkerLoggingTests {
     func taskLogLines() async throws {
         let store = RecordingLogHandlerStore()
         let logger = Logger(label: "test.logging") { store.handler(label: $0) }
-        let queue = TestRedis.uniqueQueue("logging")
-        let configuration = CeleryConfiguration(brokerURL: try TestRedis.url, defaultQueue: queue)
-        let registry = TaskRegistry()
-        registry.register("t.logs") { request in
-            request.logger.info("inside the task")
-            return 1
-        }
-        registry.register("t.fails") { _ in throw PythonException.valueError("logged") }
-        let worker = try CeleryWorker(
-            configuration: configuration,
-            workerConfiguration: WorkerConfiguration(queues: [queue], concurrency: 1, hostname: "logs@test"),
-            registry: registry, logger: logger)
-        let client = try CeleryClient(configuration: configuration)
-        defer { client.close() }
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { try await worker.run() }
-            defer { group.cancelAll() }
+        try await withWorker(
+            queue: TestRedis.uniqueQueue("logging"), concurrency: 1, hostname: "logs@test", logger: logger,
+            register: { registry in
+                registry.register("t.logs") { request in
+                    request.logger.info("inside the task")
+                    return 1
+                }
+                registry.register("t.fails") { _ in throw PythonException.valueError("logged") }
+            }
+        ) { client in
             let ok = try await client.send("t.logs")
             _ = try await ok.get(timeout: .seconds(10))
             let bad = try await client.send("t.fails")
