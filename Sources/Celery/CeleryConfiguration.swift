@@ -87,15 +87,6 @@ public struct CeleryConfiguration: Sendable {
         return configuration
     }
 
-    /// Reads a `result_expires` value in seconds: `0`, `None` or an empty string mean results
-    /// never expire (as in Celery); `nil` (outer) when the text is not a number.
-    public static func resultExpires(parsing text: String) -> Duration?? {
-        let trimmed = text.filter { $0 != " " }
-        if trimmed.isEmpty || trimmed == "None" { return .some(nil) }
-        guard let seconds = Double(trimmed), seconds.isFinite, seconds >= 0 else { return nil }
-        return .some(seconds == 0 ? nil : .fromSeconds(seconds))
-    }
-
     /// Celery's defaults and environment, overridden by URLs given on a command line: a
     /// broker given without a backend also serves as the backend unless
     /// `CELERY_RESULT_BACKEND` names another.

@@ -102,7 +102,7 @@ extension CeleryWorker {
             let items = (arguments["taskinfoitems"]?.arrayValue ?? []).compactMap(\.stringValue)
             // Celery leaves its own celery.* tasks out unless asked for builtins.
             let builtins = arguments["builtins"]?.isPythonTruthy ?? false
-            return .array(registry.names.filter { builtins || !$0.hasPrefix("celery.") }.map { name in
+            return .array((builtins ? registry.names : registry.applicationNames).map { name in
                 let info = items.compactMap { item -> String? in
                     switch item {
                     case "name": return "name=\(name)"

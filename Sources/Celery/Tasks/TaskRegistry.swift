@@ -113,4 +113,10 @@ public final class TaskRegistry: Sendable {
     public var names: [String] {
         definitions.withLock { $0.keys.sorted() }
     }
+
+    /// The registered names without Celery's own `celery.*` tasks, sorted: what Celery's
+    /// `registered` reply and start-up banner list.
+    public var applicationNames: [String] {
+        names.filter { !$0.hasPrefix("celery.") }
+    }
 }

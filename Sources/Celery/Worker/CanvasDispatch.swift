@@ -72,8 +72,12 @@ struct CanvasDispatch: Sendable {
 
     /// Celery's `_fail_chain`: the steps chained after a failed task will never run, so each
     /// gets the failure stored (so whoever waits on the chain's result is told), a chord member
-    /// among them counts towards its chord, and a chord step's body is failed too.
-    func failChain(of message: TaskMessage, exception: ExceptionInfo, traceback: String?, hostname: String, queue: String) async throws {
+    /// among them counts towards its chord, and a chord step's body is failed too. With
+    /// `storeResults` false (the failed task ignores results) nothing is stored, as in Celery.
+    func failChain(
+        of message: TaskMessage, exception: ExceptionInfo, traceback: String?, storeResults: Bool = true, hostname: String,
+        queue: String
+    ) async throws {
         var pending = TaskOptions.signatures(message.embed["chain"])
         while !pending.isEmpty {
             let step = pending.removeFirst()
@@ -84,7 +88,7 @@ struct CanvasDispatch: Sendable {
             if chordBody != nil, let id, let stored = try await backend.get(taskID: id) {
                 alreadyFailed = stored.status == .failure || stored.status == .revoked
             }
-            if let id {
+            if let id, storeResults {
                 try await backend.store(TaskResultDocument(
                     taskID: id, status: .failure, result: exception.jsonValue, traceback: traceback,
                     dateDone: CeleryTime.isoformat(Date()), groupID: groupID))

@@ -79,7 +79,7 @@ public final class CeleryWorker: Service, Sendable {
         logger.info(
             "Broker \(broker.endpoint); results in \(backend.endpoint); queues \(workerConfiguration.queues.joined(separator: ", ")); concurrency \(workerConfiguration.concurrency), prefetch \(buffer.limit)"
         )
-        logger.info("[tasks]\n\(registry.names.filter { !$0.hasPrefix("celery.") }.map { "  . \($0)" }.joined(separator: "\n"))")
+        logger.info("[tasks]\n\(registry.applicationNames.map { "  . \($0)" }.joined(separator: "\n"))")
         if let path = workerConfiguration.stateDatabasePath {
             do {
                 try state.load(from: path)
@@ -502,7 +502,9 @@ public final class CeleryWorker: Service, Sendable {
             "Task \(message.headers.shadow ?? message.headers.task)[\(message.headers.id)] raised unexpected: \(exception.info.pythonRepr)\n\(traceback)"
         )
         await chordPartReturn(of: message, state: .failure, result: exception.info.jsonValue, logger: logger)
-        await failChain(of: message, exception: exception.info, traceback: traceback, queue: delivery.queue, logger: logger)
+        await failChain(
+            of: message, exception: exception.info, traceback: traceback, storeResults: !ignoreResult, queue: delivery.queue,
+            logger: logger)
         await publishErrbacks(of: message, queue: delivery.queue, exception: exception.info, traceback: traceback, logger: logger)
         await events.taskEvent("task-failed", [
             ("uuid", .string(message.headers.id)), ("exception", .string(exception.info.pythonRepr)), ("traceback", .string(traceback)),
@@ -544,11 +546,14 @@ public final class CeleryWorker: Service, Sendable {
 
     /// Celery's `mark_as_failure` for the chain after a failed task: every later step is
     /// failed with the same exception, so nobody waits on it forever.
-    private func failChain(of message: TaskMessage, exception: ExceptionInfo, traceback: String?, queue: String, logger: Logger) async {
+    private func failChain(
+        of message: TaskMessage, exception: ExceptionInfo, traceback: String?, storeResults: Bool = true, queue: String, logger: Logger
+    ) async {
         guard case .array(let steps)? = message.embed["chain"], !steps.isEmpty else { return }
         do {
             try await canvas.failChain(
-                of: message, exception: exception, traceback: traceback, hostname: workerConfiguration.hostname, queue: queue)
+                of: message, exception: exception, traceback: traceback, storeResults: storeResults,
+                hostname: workerConfiguration.hostname, queue: queue)
         } catch {
             logger.error("Cannot fail the chain after \(message.headers.task)[\(message.headers.id)]: \(error)")
         }
