@@ -27,13 +27,13 @@ SIZES = {
         crash_tasks=1000, crash_py_tasks=200, kill_backlog_iterations=10, kill_backlog_tasks=8000,
         kill_trickle_iterations=20, outage_tasks=400, fuzz_bad=10_000, fuzz_good=2_000,
         fuzz_large_size=10 * 1024 * 1024, fuzz_large_count=3, shutdown_running=64,
-        reconnects=20, rss_backlog=20_000,
+        reconnects=20, restart_every=2, rss_backlog=20_000, flood_tasks=20_000, flood_seconds=15,
     ),
     "full": dict(
         crash_tasks=1000, crash_py_tasks=1000, kill_backlog_iterations=100, kill_backlog_tasks=30_000,
         kill_trickle_iterations=200, outage_tasks=2000, fuzz_bad=100_000, fuzz_good=20_000,
         fuzz_large_size=100 * 1024 * 1024, fuzz_large_count=3, shutdown_running=64,
-        reconnects=200, rss_backlog=100_000,
+        reconnects=1000, restart_every=4, rss_backlog=1_000_000, flood_tasks=200_000, flood_seconds=60,
     ),
 }
 
@@ -800,7 +800,7 @@ def s7a_fds(ctx, procs, r):
     baseline = w.fd_count()
     counts = []
     for i in range(ctx.S["reconnects"]):
-        if i % 2 == 0:
+        if i % ctx.S["restart_every"] == 0:
             rs.shutdown()
             rs.start()
         else:
@@ -825,6 +825,17 @@ def s7a_fds(ctx, procs, r):
     rs.stop()
 
 
+def push_generated(client, queue, n, prefix, chunk=20_000, **make):
+    """Makes and pushes ``n`` tasks chunk by chunk (a 1M backlog never sits in this process);
+    returns their ids."""
+    ids = []
+    for start in range(0, n, chunk):
+        part = H.make_tasks(min(chunk, n - start), **make, prefix=f"{prefix}{start}", queue=queue)
+        H.push(client, queue, [raw for _, raw in part])
+        ids.extend(ids_of(part))
+    return ids
+
+
 def s7b_rss(ctx, procs, r):
     c = H.redis_client(ctx.redis_url)
     q = "rel-rss"
@@ -835,22 +846,63 @@ def s7b_rss(ctx, procs, r):
     H.wait_results(c, ids_of(warm), 60, watch=[w])
     baseline = w.rss_kib()
     n = ctx.S["rss_backlog"]
-    tasks = H.make_tasks(n, task="tasks.echo", prefix="rss", queue=q, args_for=lambda i: [payload])
-    H.push(c, q, [raw for _, raw in tasks])
+    # The backlog is pushed while the worker is stopped, so it really faces all n at once.
+    w.send(signal.SIGSTOP)
+    try:
+        ids = push_generated(c, q, n, task="tasks.echo", prefix="rss", args_for=lambda i: [payload])
+    finally:
+        w.send(signal.SIGCONT)
+    backlog = H.broker_state(c, [q])["queued"]
     peak = baseline
-    deadline = time.monotonic() + (120 if ctx.size == "quick" else 600)
+    deadline = time.monotonic() + (120 if ctx.size == "quick" else 900)
     while time.monotonic() < deadline and w.alive():
         peak = max(peak, w.rss_kib())
         if H.broker_state(c, [q])["queued"] == 0:
             break
         time.sleep(0.1)
-    results = H.wait_results(c, ids_of(tasks), 60, watch=[w])
+    results = H.wait_results(c, ids, 60, watch=[w])
     after = w.rss_kib() if w.alive() else 0
-    account(r, results, ids_of(tasks), [])
-    r.notes.append(f"RSS KiB: baseline {baseline} (after 2,000 tasks), peak {peak} while draining {n}, after {after}")
+    account(r, results, ids, [])
+    r.notes.append(f"RSS KiB: baseline {baseline} (after 2,000 tasks), peak {peak} while draining a backlog of "
+                   f"{backlog:,}, after {after}")
     r.check(peak - baseline < 64 * 1024, f"RSS grew by {(peak - baseline) // 1024} MiB with a {n}-message backlog")
     check_drained(r, c, [q])
     stop_worker_checked(r, w)
+
+
+def s7c_slow_flood(ctx, procs, r):
+    """A flood of slow tasks far beyond what the worker can run: it holds only its prefetch
+    (concurrency x multiplier) in `unacked`, its RSS stays flat, and a warm shutdown puts
+    every prefetched message back, so sent = results + still queued."""
+    c = H.redis_client(ctx.redis_url)
+    q = "rel-flood"
+    concurrency, multiplier = 8, 4
+    w = H.start_swift_worker(procs, "flood-worker", ctx.redis_url, queue=q, concurrency=concurrency,
+                             extra=["--acks-late", "--prefetch-multiplier", str(multiplier)])
+    baseline = w.rss_kib()
+    n = ctx.S["flood_tasks"]
+    ids = push_generated(c, q, n, task="tasks.sleep", prefix="flood", args_for=lambda i: [0.05])
+    peak_rss, peak_held = baseline, 0
+    deadline = time.monotonic() + ctx.S["flood_seconds"]
+    while time.monotonic() < deadline and w.alive():
+        peak_rss = max(peak_rss, w.rss_kib())
+        peak_held = max(peak_held, H.broker_state(c, [q])["unacked"])
+        time.sleep(0.2)
+    rc, in_time = w.stop(timeout=30)
+    results = H.fetch_results(c, ids)
+    state = H.broker_state(c, [q])
+    lost = n - len(results) - state["queued"]
+    r.sent, r.executed, r.lost = n, len(results), max(lost, 0)
+    bound = concurrency * multiplier
+    r.notes.append(f"{n:,} tasks.sleep(0.05) on -c {concurrency}: {len(results):,} ran in {ctx.S['flood_seconds']} s; "
+                   f"at most {peak_held} held in unacked (prefetch bound {bound}); RSS KiB {baseline} -> peak {peak_rss}; "
+                   f"warm shutdown exit {rc}, {state['queued']:,} back in the queue")
+    r.check(rc == 0 and in_time, f"warm shutdown exit {rc} (in time: {in_time})")
+    r.check(peak_held <= bound, f"{peak_held} messages held in unacked, above the prefetch bound {bound}")
+    r.check(peak_rss - baseline < 16 * 1024, f"RSS grew by {(peak_rss - baseline) // 1024} MiB under the flood")
+    r.check(state["unacked"] == 0, f"{state['unacked']} left in unacked after the warm shutdown")
+    r.check(lost == 0, f"{lost} tasks neither ran nor are back in the queue")
+    r.check(all(m.get("status") == "SUCCESS" for m in results.values()), "a flood task did not succeed")
 
 
 # ---------------------------------------------------------------------------
@@ -873,6 +925,7 @@ SCENARIOS = [
     ("6b cold shutdown (second signal)", s6b_cold_shutdown),
     ("7a fds over reconnects", s7a_fds),
     ("7b RSS with a backlog", s7b_rss),
+    ("7c slow task flood", s7c_slow_flood),
 ]
 
 
