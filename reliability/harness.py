@@ -40,10 +40,11 @@ REDIS_SERVER = shutil.which("redis-server") or "/usr/bin/redis-server"
 
 
 def prune_runs(keep=5):
-    """Keeps the newest ``keep`` run directories under reliability/.work."""
+    """Keeps the newest ``keep`` run directories under reliability/.work (soak runs, named
+    ``soak-<time>``, are left alone)."""
     root = HERE / ".work"
     if root.is_dir():
-        runs = sorted(p for p in root.iterdir() if p.is_dir())
+        runs = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("soak-"))
         for old in runs[:-keep]:
             shutil.rmtree(old, ignore_errors=True)
 

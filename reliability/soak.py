@@ -5,7 +5,7 @@ stay in `unacked`, and RSS and fds must stay flat. A script, not part of CI.
 
     .venv/bin/python reliability/soak.py                      # 2,000,000 tasks (release worker)
     .venv/bin/python reliability/soak.py --tasks 200000       # a shorter run
-    .venv/bin/python reliability/soak.py --minutes 30         # by time: produce for 30 minutes
+    .venv/bin/python reliability/soak.py --minutes 30 --rate 2000   # 30 minutes at a steady 2,000 tasks/s
 
 The producer keeps the queue between --low-water and --high-water messages (so the worker
 always has work and Redis memory stays bounded) with this mix, by task index i:
@@ -13,9 +13,9 @@ always has work and Redis memory stays bounded) with this mix, by task index i:
   10 % tasks.echo(<1 KiB string>) -> SUCCESS, the same string
    4 % tasks.fail("soak <i>")     -> FAILURE, ValueError
    1 % tasks.sleep(0.001)         -> SUCCESS, 0.001
-Every 5 s it samples the worker's VmRSS and fd count. At the end every result is read back
-(MGET) and checked. Flat means: after the warm-up (the first 100,000 tasks or 5 % of the run,
-whichever is larger) every RSS sample is within +-10 % of the first one, and the fd count
+Every 5 s it samples the worker's VmRSS and fd count. Every result is read back (MGET) and
+checked as the run goes, then deleted (Redis memory stays bounded). Flat means:
+after the warm-up (the first 100,000 tasks or 10 % of the run, whichever is larger) every RSS sample is within +-10 % of the first one, and the fd count
 varies by at most 2.
 
 Redis: --redis-url (its db is flushed), else a private loopback redis-server. Worker binary:
@@ -87,24 +87,50 @@ class Producer:
         self.next += count
 
 
-def check_results(client, total):
-    """Reads every result back; returns (missing, wrong, counts by state, example problems)."""
-    missing = wrong = 0
-    states = {}
-    examples = []
-    chunk = 10_000
-    for start in range(0, total, chunk):
-        ids = range(start, min(total, start + chunk))
-        raws = client.mget([f"celery-task-meta-{task_id(i)}" for i in ids])
-        for i, raw in zip(ids, raws):
+class Checker:
+    """Reads results back in chunks of 10,000 as they become final, checks each against
+    ``task_for`` and deletes it, so a long soak keeps Redis's memory bounded. A task without a
+    result yet is looked at again at the end."""
+
+    CHUNK = 10_000
+
+    def __init__(self, client):
+        self.client = client
+        self.checked = 0          # every index below this was read (or is in ``later``)
+        self.later = []
+        self.missing = self.wrong = 0
+        self.states = {}
+        self.examples = []
+
+    def check_through(self, done, margin=5_000):
+        """Checks whole chunks of results up to ``done - margin`` (tasks past the early ack may
+        still be running)."""
+        while self.checked + self.CHUNK <= done - margin:
+            self._check(range(self.checked, self.checked + self.CHUNK), final=False)
+            self.checked += self.CHUNK
+
+    def finish(self, total):
+        self._check(range(self.checked, total), final=True)
+        self.checked = total
+        later, self.later = self.later, []
+        for start in range(0, len(later), self.CHUNK):
+            self._check(later[start:start + self.CHUNK], final=True)
+
+    def _check(self, indexes, final):
+        keys = [f"celery-task-meta-{task_id(i)}" for i in indexes]
+        if not keys:
+            return
+        for i, raw in zip(indexes, self.client.mget(keys)):
             if raw is None:
-                missing += 1
-                if len(examples) < 5:
-                    examples.append(f"{task_id(i)}: no result")
+                if not final:
+                    self.later.append(i)
+                    continue
+                self.missing += 1
+                self._example(f"{task_id(i)}: no result")
                 continue
             meta = json.loads(raw)
             status = meta.get("status")
-            states[status] = states.get(status, 0) + 1
+            self.states[status] = self.states.get(status, 0) + 1
             name, _, want_state, want = task_for(i)
             ok = status == want_state
             if ok and want_state == "SUCCESS":
@@ -112,10 +138,13 @@ def check_results(client, total):
             if ok and want_state == "FAILURE":
                 ok = (meta.get("result") or {}).get("exc_type") == "ValueError"
             if not ok:
-                wrong += 1
-                if len(examples) < 5:
-                    examples.append(f"{task_id(i)} ({name}): {status} {str(meta.get('result'))[:80]}")
-    return missing, wrong, states, examples
+                self.wrong += 1
+                self._example(f"{task_id(i)} ({name}): {status} {str(meta.get('result'))[:80]}")
+        self.client.delete(*keys)
+
+    def _example(self, text):
+        if len(self.examples) < 5:
+            self.examples.append(text)
 
 
 def main():
@@ -125,6 +154,8 @@ def main():
     ap.add_argument("--concurrency", "-c", type=int, default=16)
     ap.add_argument("--low-water", type=int, default=20_000)
     ap.add_argument("--high-water", type=int, default=60_000)
+    ap.add_argument("--rate", type=float, default=None,
+                    help="produce at most this many tasks/s (a long soak at a steady load)")
     ap.add_argument("--sample-every", type=float, default=5.0)
     ap.add_argument("--redis-url", default=None)
     args = ap.parse_args()
@@ -137,10 +168,17 @@ def main():
         client = H.redis_client(url)
         client.flushdb()
         worker = H.start_swift_worker(procs, "soak-worker", url, queue=QUEUE, concurrency=args.concurrency,
-                                      extra=["--loglevel", "WARNING"])
+                                      extra=["--loglevel", "WARNING"], ready=False)
+        # WARNING keeps 2M tasks' lines out of the log, and with them the "ready." line: a probe
+        # task answered tells that the worker is up.
+        (probe_id, probe), = H.make_tasks(1, task="tasks.add", prefix="probe", queue=QUEUE, args_for=lambda i: [1, 1])
+        H.push(client, QUEUE, [probe])
+        if not H.wait_results(client, [probe_id], 30, watch=[worker]):
+            raise SystemExit(f"the worker did not answer a probe within 30 s\n{worker.tail()}")
         print(f"soak: worker {H.WORKER_BIN} -c {args.concurrency} (pid {worker.pid}), redis {url}, "
               f"logs in {work}", flush=True)
         producer = Producer(client)
+        checker = Checker(client)
         started = time.monotonic()
         produce_until = started + args.minutes * 60 if args.minutes else None
         samples = []  # (elapsed s, tasks done, rss KiB, fds)
@@ -159,7 +197,11 @@ def main():
                 room = args.high_water - state["queued"]
                 if not produce_until:
                     room = min(room, args.tasks - producer.next)
-                producer.push(room)
+                if args.rate:
+                    room = min(room, int(args.rate * (now - started)) - producer.next)
+                if room > 0:
+                    producer.push(min(room, 20_000))
+            checker.check_through(done)
             if now >= next_sample:
                 samples.append((now - started, max(done, 0), worker.rss_kib(), worker.fd_count()))
                 next_sample += args.sample_every
@@ -175,19 +217,26 @@ def main():
         alive = worker.alive()
         samples.append((elapsed, total, worker.rss_kib() if alive else 0, worker.fd_count() if alive else 0))
         final_state = H.broker_state(client, [QUEUE])
-        missing, wrong, states, examples = check_results(client, total)
+        checker.finish(total)
+        missing, wrong, states, examples = checker.missing, checker.wrong, checker.states, checker.examples
         exit_code = worker.stop(timeout=30)[0] if alive else worker.returncode
         crashes = [] if alive and not H.crash_lines(worker.log_text()) else [worker.label]
     finally:
         procs.stop_all()
 
-    warm_tasks = max(100_000, total // 20)
+    warm_tasks = max(100_000, total // 10)
     warm = [s for s in samples if s[1] >= warm_tasks] or samples[-1:]
     rss0 = warm[0][2]
     rss_values = [s[2] for s in warm]
     fd_values = [s[3] for s in samples if s[3]]
     rss_flat = all(abs(v - rss0) <= 0.10 * rss0 for v in rss_values)
     fds_flat = max(fd_values) - min(fd_values) <= 2 if fd_values else False
+
+    # Least-squares slope of RSS over tasks after the warm-up: a leak shows as a steady climb.
+    xs, ys = [s[1] / 1e6 for s in warm], [s[2] / 1024 for s in warm]
+    mx, my = sum(xs) / len(xs), sum(ys) / len(ys)
+    sxx = sum((x - mx) ** 2 for x in xs)
+    slope = sum((x - mx) * (y - my) for x, y in zip(xs, ys)) / sxx if sxx else 0.0
 
     def rss_at(n):
         after = [s for s in samples if s[1] >= n]
@@ -205,7 +254,7 @@ def main():
                      max=round(max(rss_values) / 1024, 1), at_100k=rss_at(100_000), at_1m=rss_at(1_000_000),
                      end=round(samples[-1][2] / 1024, 1)),
         fds=dict(min=min(fd_values, default=0), max=max(fd_values, default=0)),
-        rss_flat=rss_flat, fds_flat=fds_flat, samples=len(samples), examples=examples,
+        rss_slope_mib_per_million_tasks=round(slope, 3), rss_flat=rss_flat, fds_flat=fds_flat, samples=len(samples), examples=examples,
     )
     (work / "summary.json").write_text(json.dumps(summary, indent=2))
     ok = (missing == 0 and wrong == 0 and not crashes and exit_code == 0 and rss_flat and fds_flat
@@ -219,7 +268,7 @@ def main():
     print(f"| {total:,} | {elapsed / 60:.1f} min | {summary['tasks_per_s']:,} | {missing} | {wrong} | "
           f"{final_state['unacked']} | {len(crashes)} | {r['warm']} / {r['min']} / {r['max']} / {r['end']} | "
           f"{r['at_100k']} / {r['at_1m']} | {summary['fds']['min']} / {summary['fds']['max']} |")
-    print(f"states: {states}; worker exit {exit_code}")
+    print(f"states: {states}; worker exit {exit_code}; RSS slope after warm-up {slope:+.3f} MiB per million tasks")
     for line in examples:
         print(f"  problem: {line}")
     return 0 if ok else 1
