@@ -73,8 +73,10 @@ let package = Package(
         ),
 
         // Micro-benchmarks of the protocol layer and the client: `swift run -c release celery-benchmarks`.
+        // CMallocCounter counts the process's heap allocations (allocations per message).
+        .target(name: "CMallocCounter", path: "Benchmarks/CMallocCounter"),
         .executableTarget(
-            name: "celery-benchmarks", dependencies: ["Celery"], path: "Benchmarks/celery-benchmarks",
+            name: "celery-benchmarks", dependencies: ["Celery", "CeleryRedis", "CMallocCounter"], path: "Benchmarks/celery-benchmarks",
             swiftSettings: swiftSettings
         ),
 

@@ -90,15 +90,22 @@ public final class RedisConnection: @unchecked Sendable {
         }
     }
 
-    /// Runs `body` with the connection on its queue, reconnecting first if needed. The
-    /// connection is dropped when `body` throws a connection error.
-    func withConnection<Value: Sendable>(
-        _ body: @escaping @Sendable (RedisContext) throws(RedisError) -> Value
-    ) async throws -> Value {
-        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Value, any Error>) in
+    /// Sends `command`, then at once, on the connection's own thread, the commands `followUp`
+    /// makes of its reply (nothing when it returns `nil`): a second round trip that depends on
+    /// the first without handing the reply to the caller and back in between, which on a
+    /// loaded machine costs two thread wake-ups. The consumer's blocking wait uses it to fetch
+    /// the moment it is woken. Error replies are returned, not thrown.
+    public func send(
+        _ command: RedisCommand, then followUp: @escaping @Sendable (RedisReply) -> [RedisCommand]?
+    ) async throws -> (reply: RedisReply, followUp: [RedisReply]?) {
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<(reply: RedisReply, followUp: [RedisReply]?), any Error>) in
             queue.async {
-                continuation.resume(with: Result { () throws(RedisError) -> Value in
-                    try self.onQueue(body)
+                continuation.resume(with: Result { () throws(RedisError) -> (reply: RedisReply, followUp: [RedisReply]?) in
+                    try self.onQueue { (context) throws(RedisError) in
+                        let reply = try context.roundTrip([command])[0]
+                        guard let next = followUp(reply), !next.isEmpty else { return (reply, nil) }
+                        return (reply, try context.roundTrip(next))
+                    }
                 }.mapError { $0 as any Error })
             }
         }

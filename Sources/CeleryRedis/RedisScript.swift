@@ -15,6 +15,21 @@ public final class RedisScript: Sendable {
         self.source = source
     }
 
+    /// The `EVALSHA` command for `keys` and `arguments`, once a ``run(on:keys:arguments:)`` has
+    /// loaded the script; `nil` before. Its reply may be `NOSCRIPT` (see ``isNotLoaded(_:)``)
+    /// after a server restart: then ``run(on:keys:arguments:)`` loads it again.
+    public func loadedCommand(keys: [String], arguments: [any RedisArgumentConvertible]) -> RedisCommand? {
+        guard let known = sha.withLock({ $0 }) else { return nil }
+        let all: [any RedisArgumentConvertible] = [known, keys.count] + keys + arguments
+        return RedisCommand("EVALSHA", arguments: all)
+    }
+
+    /// Whether `reply` is the server's `NOSCRIPT` error: it does not hold the script (any more).
+    public static func isNotLoaded(_ reply: RedisReply) -> Bool {
+        if case .error(let message) = reply { return message.hasPrefix("NOSCRIPT") }
+        return false
+    }
+
     /// Runs the script on `connection` with `keys` and `arguments`; error replies throw.
     public func run(
         on connection: RedisConnection, keys: [String], arguments: [any RedisArgumentConvertible]
@@ -22,7 +37,7 @@ public final class RedisScript: Sendable {
         let tail: [any RedisArgumentConvertible] = [keys.count] + keys + arguments
         if let known = sha.withLock({ $0 }) {
             let reply = try await connection.send(RedisCommand("EVALSHA", arguments: [known] + tail))
-            guard case .error(let message) = reply, message.hasPrefix("NOSCRIPT") else {
+            guard Self.isNotLoaded(reply) else {
                 return try reply.unwrapped(command: "EVALSHA (\(name))")
             }
         }

@@ -68,6 +68,16 @@ enum InteropTasks {
             try await Task.sleep(for: try InteropTasks.seconds(seconds))
             return seconds
         }
+        // Not in the shared harness: a CPU-bound task for bench/scaling.py. `n` rounds of a
+        // 64-bit LCG, returned so the work cannot be optimized away (about 1 ms per 10^6 rounds).
+        registry.register("bench.cpu") { request in
+            guard let rounds = try request.bind(["n"])["n"]!.integerValue, rounds >= 0 else {
+                throw PythonException.typeError("n must be a non-negative int")
+            }
+            var state: UInt64 = 1
+            for _ in 0..<rounds { state = state &* 6364136223846793005 &+ 1442695040888963407 }
+            return .integer(Int64(bitPattern: state >> 1))
+        }
     }
 
     /// A number of seconds from a task argument, refused as Python's time.sleep refuses it.

@@ -109,6 +109,24 @@ struct WorkerIntegrationTests {
         }
     }
 
+    @Test("a 10 MB payload goes to the worker and comes back unchanged")
+    func largePayload() async throws {
+        let queue = TestRedis.uniqueQueue("payload")
+        // Every byte value a JSON string may carry plainly, plus escapes and multi-byte UTF-8,
+        // so the envelope's base64 and the result's JSON both see more than ASCII letters.
+        let unit = "0123456789 abcdefghij \"quoted\" back\\slash tab\t é ü € 😀 "
+        let payload = String(repeating: unit, count: 10 * 1024 * 1024 / unit.utf8.count + 1)
+        #expect(payload.utf8.count >= 10 * 1024 * 1024)
+        try await withWorker(queue: queue, register: { registry in
+            registry.register("t.echo") { request in try request.bind(["payload"])["payload"]! }
+        }) { client in
+            let result = try await client.send("t.echo", args: [.string(payload)])
+            let echoed = try await result.get(timeout: .seconds(30))
+            #expect(echoed.stringValue?.utf8.count == payload.utf8.count)
+            #expect(echoed.stringValue == payload)
+        }
+    }
+
     @Test("sendBatch publishes a large batch in order, every result readable")
     func batch() async throws {
         let queue = TestRedis.uniqueQueue("batch")

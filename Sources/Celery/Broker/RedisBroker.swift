@@ -38,7 +38,7 @@ final class RedisBroker: Sendable {
     let endpoint: RedisEndpoint
     /// Acks, records, restores and publishes; calls from many tasks are pipelined together.
     let commands: RedisConnection
-    /// Fetches and blocking pops; only the consumer loop uses it.
+    /// Fetches and blocking waits; only the consumer loop uses it.
     private let consumer: RedisConnection
     private let transport = RedisScript(name: "transport", source: RedisBroker.transportScript)
     private let supportsBlockingMove = Atomic<Bool>(true)
@@ -63,9 +63,10 @@ final class RedisBroker: Sendable {
     }
 
     /// Takes up to `limit` messages without blocking, each recorded in `unacked` in the same
-    /// atomic step as its pop.
+    /// atomic step as its pop. Runs on the consumer's own connection, so acknowledgements on
+    /// the command connection never wait behind a fetch.
     func fetch(keys: [String], limit: Int) async throws -> [Delivery] {
-        let reply = try await runScript(keys: keys, arguments: ["fetch", String(limit), Self.now()])
+        let reply = try await transport.run(on: consumer, keys: Self.scriptKeys(keys), arguments: Self.fetchArguments(limit: limit))
         return try Self.deliveries(from: reply)
     }
 
@@ -75,16 +76,24 @@ final class RedisBroker: Sendable {
     /// moves that entry from the list's end to the same end, which leaves the list as it was.
     /// Nothing is taken until the fetch script pops and records atomically, so no message is
     /// ever outside both its queue and `unacked` (kombu's BRPOP-then-record has that window).
-    /// The other lists are looked at after each wait. On a Redis without BLMOVE (< 6.2) it
-    /// waits with `BRPOPLPUSH k k` instead.
+    /// The fetch follows the wake-up on the connection's own thread, in the same job; every
+    /// list is looked at after each wait. On a Redis without BLMOVE (< 6.2) it waits with
+    /// `BRPOPLPUSH k k` instead.
     func waitAndFetch(keys: [String], limit: Int, timeout: Double) async throws -> [Delivery] {
         guard let first = keys.first else { return [] }
         if supportsBlockingMove.load(ordering: .relaxed) {
-            let reply = try await consumer.send(RedisCommand("BLMOVE", first, first, "RIGHT", "RIGHT", timeout))
+            let transport = self.transport
+            let (reply, fetched) = try await consumer.send(RedisCommand("BLMOVE", first, first, "RIGHT", "RIGHT", timeout)) { reply in
+                if case .error = reply { return nil }
+                return transport.loadedCommand(keys: Self.scriptKeys(keys), arguments: Self.fetchArguments(limit: limit)).map { [$0] }
+            }
             if case .error(let message) = reply, message.lowercased().contains("unknown command") {
                 supportsBlockingMove.store(false, ordering: .relaxed)
             } else {
                 try reply.unwrapped(command: "BLMOVE")
+                if let fetched = fetched?.first, !RedisScript.isNotLoaded(fetched) {
+                    return try Self.deliveries(from: fetched.unwrapped(command: "EVALSHA (transport fetch)"))
+                }
                 return try await fetch(keys: keys, limit: limit)
             }
         }
@@ -95,6 +104,15 @@ final class RedisBroker: Sendable {
             .unwrapped(command: "BRPOPLPUSH")
         if case .null = reply { return [] }
         return try await fetch(keys: keys, limit: limit)
+    }
+
+    /// The transport script's keys: `unacked`, `unacked_index`, then the lists.
+    private static func scriptKeys(_ lists: [String]) -> [String] {
+        [QueueKeys.unacked, QueueKeys.unackedIndex] + lists
+    }
+
+    private static func fetchArguments(limit: Int) -> [any RedisArgumentConvertible] {
+        ["fetch", String(limit), now()]
     }
 
     /// Declares `queue` as kombu's `queue_bind` does for a queue named in `-Q` or published
@@ -358,9 +376,10 @@ final class RedisBroker: Sendable {
         return deliveries
     }
 
-    /// Runs the transport script with `unacked` and `unacked_index` as its first two keys.
+    /// Runs the transport script on the command connection with `unacked` and `unacked_index`
+    /// as its first two keys.
     private func runScript(keys: [String], arguments: [any RedisArgumentConvertible]) async throws -> RedisReply {
-        try await transport.run(on: commands, keys: [QueueKeys.unacked, QueueKeys.unackedIndex] + keys, arguments: arguments)
+        try await transport.run(on: commands, keys: Self.scriptKeys(keys), arguments: arguments)
     }
 
     /// KEYS[1] = unacked, KEYS[2] = unacked_index, KEYS[3...] = lists.
