@@ -29,8 +29,11 @@ let package = Package(
         .systemLibrary(name: "CHiredis", pkgConfig: "hiredis", providers: [.apt(["libhiredis-dev"])]),
         .systemLibrary(name: "CJansson", pkgConfig: "jansson", providers: [.apt(["libjansson-dev"])]),
 
+        // jansson's parser with its tree in a per-thread arena (one allocation per parse, not one per node).
+        .target(name: "CJanssonArena", dependencies: ["CJansson"]),
+
         // Thin Swift layers over the C libraries.
-        .target(name: "CeleryJSON", dependencies: ["CJansson"], swiftSettings: swiftSettings),
+        .target(name: "CeleryJSON", dependencies: ["CJansson", "CJanssonArena"], swiftSettings: swiftSettings),
         .target(name: "CeleryRedis", dependencies: ["CHiredis"], swiftSettings: swiftSettings),
 
         // Celery protocol v2 as pure values: envelope, headers, body, result documents. No I/O.

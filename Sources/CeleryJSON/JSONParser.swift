@@ -1,4 +1,5 @@
 internal import CJansson
+internal import CJanssonArena
 
 extension JSONValue {
     /// The nesting depth allowed by default: deeper than anything Celery sends, shallow enough
@@ -39,15 +40,15 @@ extension JSONValue {
     }
 }
 
-/// The jansson side of parsing: load a `json_t` tree and copy it into ``JSONValue``s,
-/// freeing the tree before returning.
+/// The jansson side of parsing: load a `json_t` tree (in the thread's parse arena, see
+/// CJanssonArena) and copy it into ``JSONValue``s, freeing the tree before returning.
 private enum JanssonDocument {
     static func parse(_ bytes: UnsafeRawBufferPointer, maximumDepth: Int, extendedTokens: Bool) throws(JSONError) -> JSONValue {
         var error = json_error_t()
         let flags = size_t(JSON_DECODE_ANY | JSON_ALLOW_NUL)
         let empty: [CChar] = [0]
         let root = empty.withUnsafeBufferPointer { fallback in
-            json_loadb(bytes.baseAddress?.assumingMemoryBound(to: CChar.self) ?? fallback.baseAddress, bytes.count, flags, &error)
+            cjansson_arena_loadb(bytes.baseAddress?.assumingMemoryBound(to: CChar.self) ?? fallback.baseAddress, bytes.count, flags, &error)
         }
         guard let root else {
             let text = withUnsafeBytes(of: &error.text) { raw in
@@ -55,7 +56,7 @@ private enum JanssonDocument {
             }
             throw JSONError(code: .syntax, message: "\(text) (line \(error.line), column \(error.column))")
         }
-        defer { json_decref(root) }
+        defer { cjansson_arena_release(root) }
         var converter = Converter(maximumDepth: maximumDepth, extendedTokens: extendedTokens)
         return try converter.convert(root, depth: 0)
     }
@@ -69,6 +70,7 @@ private enum JanssonDocument {
             case JSON_OBJECT:
                 guard depth < maximumDepth else { throw Self.tooDeep(maximumDepth) }
                 var object = JSONObject()
+                object.reserveCapacity(json_object_size(json))
                 var iterator = json_object_iter(json)
                 while let current = iterator {
                     let key = String(

@@ -166,6 +166,11 @@ public struct JSONObject: Sendable, Hashable, Sequence {
         }
     }
 
+    /// Makes room for `count` members, so a decoder that knows the size allocates once.
+    public mutating func reserveCapacity(_ count: Int) {
+        members.reserveCapacity(count)
+    }
+
     /// Appends a member without checking for an existing key; for decoders that already know.
     public mutating func appendUnchecked(key: String, value: JSONValue) {
         members.append((key, value))
