@@ -4,6 +4,7 @@ process cleanup. Used by ``run.py`` and by ``tests/test_reliability.py``.
 """
 from __future__ import annotations
 
+import base64
 import collections
 import dataclasses
 import json
@@ -494,18 +495,38 @@ def s4_fuzz(ctx, procs, r):
     known = {h.task_id for h in bad if h.task_id} | set(good_ids) | {ptid}
     unmatched_lines = rejected_lines + sum(n for t, n in answered.items() if t not in known)
     pool = collections.Counter()
+    pooled = []
     should_reject_ran = collections.Counter()
+    # Entries that ran are matched first: a mutated entry's rejection line can carry the tag
+    # of an intact entry that ran (the transport reads the tag from the entry's text), and
+    # must not be claimed by it.
     for h in bad:
-        if h.tag and rejected_tags.get(h.tag):
-            rejected_tags[h.tag] -= 1
-            unmatched_lines -= 1
-            continue
         if h.task_id and (h.task_id in bad_results or h.task_id in answered):
             if h.expect == "reject":
                 should_reject_ran[h.kind] += 1
             continue
+        if h.tag and rejected_tags.get(h.tag):
+            rejected_tags[h.tag] -= 1
+            unmatched_lines -= 1
+            continue
         pool[h.kind] += 1
+        pooled.append(h)
     unaccounted = sum(pool.values()) - unmatched_lines
+    if unaccounted > 0:
+        # For a post-mortem: the pooled entries and the lines nothing claimed by tag or id.
+        with open(ctx.work / "pooled-entries.jsonl", "w") as fh:
+            for h in pooled:
+                raw = h.raw if len(h.raw) < 1_000_000 else h.raw[:1000]
+                fh.write(json.dumps({"kind": h.kind, "tag": h.tag, "task_id": h.task_id,
+                                     "raw_b64": base64.b64encode(raw).decode("ascii")}) + "\n")
+        with open(ctx.work / "unclaimed-lines.txt", "w") as fh:
+            claimed = {h.tag for h in bad if h.tag}
+            for m in REJECT_RE.finditer(text):
+                if m.group(1) not in claimed:
+                    fh.write(m.group(0)[:300] + "\n")
+            for m in ANSWER_RE.finditer(text):
+                if (m.group(1) or m.group(2)) not in known:
+                    fh.write(m.group(0)[:300] + "\n")
     r.rejected = f"{rejected_lines}/{n_bad} ({len(reasons)} reasons)"
     r.notes.append("top rejection reasons: " + "; ".join(f"{k!r} x{v}" for k, v in reasons.most_common(8)))
     kinds = collections.Counter(h.kind for h in bad)
