@@ -379,6 +379,51 @@ def s3c_outage_idle(ctx, procs, r):
     rs.stop()
 
 
+def s3d_client_wait(ctx, procs, r):
+    """The Swift client's get() through broker outages: a wait that spans a restart resumes
+    and prints the result; a wait on a broker that stays down ends cleanly at its timeout."""
+    rs = H.RedisServer(procs, "client-redis").start()
+    q = "rel-client"
+    w = H.start_swift_worker(procs, "client-worker", rs.url, queue=q, concurrency=2)
+    # 1. resume: the task runs through a 1.5 s outage; its result is stored (the worker retries)
+    #    and the waiting client, whose subscription and reads reconnect, prints it.
+    t0 = time.monotonic()
+    call = procs.start("cli-call", [str(H.CLI_BIN), "call", "tasks.sleep", "-a", "[3]", "-q", q, "--wait",
+                                    "--timeout", "30", "--broker", rs.url])
+    call.is_worker = True  # a crash of the CLI counts as a crash
+    if not H.wait_until(lambda: H.count_lines(w.log_text(), r"tasks\.sleep\[.*\] received") >= 1, 10):
+        raise ScenarioError(f"the task did not start\n{w.tail()}")
+    rs.shutdown()
+    time.sleep(1.5)
+    rs.start()
+    rc = call.wait(30)
+    took = time.monotonic() - t0
+    call.expected_exit = True
+    out = call.log_text()
+    resumed = rc == 0 and re.search(r"^3(\.0)?$", out, re.M) is not None
+    r.notes.append(f"wait across a restart: exit {rc} after {took:.1f}s, printed {out.strip().splitlines()[-1][:80]!r}")
+    r.check(resumed, f"the waiting client did not print the result after the restart (exit {rc})\n{call.tail(5)}")
+    r.check(took < 15, f"the waiting client took {took:.1f}s (task 3 s, outage 1.5 s)")
+    # 2. a broker that stays down: result --wait gives up at its timeout with a clear error.
+    rs.shutdown()
+    t0 = time.monotonic()
+    wait = procs.start("cli-wait-down", [str(H.CLI_BIN), "result", "no-such-task", "--wait", "--timeout", "3",
+                                         "--broker", rs.url])
+    wait.is_worker = True
+    rc2 = wait.wait(20)
+    took2 = time.monotonic() - t0
+    wait.expected_exit = True
+    last = (wait.log_text().strip().splitlines() or [""])[-1]
+    r.notes.append(f"wait on a broker that stays down: exit {rc2} after {took2:.1f}s: {last[:120]!r}")
+    r.check(rc2 not in (None, 0), f"result --wait on a stopped broker exited {rc2} (want an error exit)")
+    r.check(took2 < 10, f"result --wait --timeout 3 on a stopped broker took {took2:.1f}s")
+    r.check(re.search(r"(?i)error|cannot|refused|timeout|timed out", last) is not None, f"no error named: {last!r}")
+    r.sent, r.executed, r.lost = 1, int(resumed), 0 if resumed else 1
+    rs.start()
+    stop_worker_checked(r, w)
+    rs.stop()
+
+
 # ---------------------------------------------------------------------------
 # 4. hostile input
 # ---------------------------------------------------------------------------
@@ -939,6 +984,7 @@ SCENARIOS = [
     ("3a outage, AOF persistence", s3a_outage_aof),
     ("3b outage, no persistence", s3b_outage_plain),
     ("3c outage while idle", s3c_outage_idle),
+    ("3d client get() through outages", s3d_client_wait),
     ("4a hostile input fuzz", s4_fuzz),
     ("4b hostile values, one at a time", s4b_probes),
     ("5 secrets", s5_secrets),

@@ -148,8 +148,38 @@ final class RedisContext {
         }
     }
 
-    /// Lays the arguments out in one buffer and calls `body` with hiredis's argv/argvlen arrays.
+    /// Calls `body` with hiredis's argv/argvlen arrays for `arguments`. Up to
+    /// ``maximumBorrowedArguments`` arguments the arrays live on the stack and point into each
+    /// argument's own storage (no heap allocation per command); longer commands are laid out
+    /// in one buffer first.
     private static func withArgv<Result>(
+        _ arguments: [[UInt8]],
+        _ body: (Int32, UnsafeMutablePointer<UnsafePointer<CChar>?>, UnsafePointer<Int>) -> Result
+    ) -> Result {
+        let count = arguments.count
+        guard count <= maximumBorrowedArguments else { return withCopiedArgv(arguments, body) }
+        return withUnsafeTemporaryAllocation(of: UnsafePointer<CChar>?.self, capacity: max(count, 1)) { argv in
+            withUnsafeTemporaryAllocation(of: Int.self, capacity: max(count, 1)) { lengths in
+                // One nested borrow per argument keeps every pointer valid until `body` returns.
+                func borrow(from index: Int) -> Result {
+                    guard index < count else { return body(Int32(count), argv.baseAddress!, UnsafePointer(lengths.baseAddress!)) }
+                    return arguments[index].withUnsafeBufferPointer { buffer in
+                        let start = buffer.baseAddress.map { UnsafeRawPointer($0) } ?? UnsafeRawPointer(emptyArgument.utf8Start)
+                        argv[index] = start.assumingMemoryBound(to: CChar.self)
+                        lengths[index] = buffer.count
+                        return borrow(from: index + 1)
+                    }
+                }
+                return borrow(from: 0)
+            }
+        }
+    }
+
+    /// Commands with more arguments than this are copied into one buffer (bounds the nesting).
+    private static let maximumBorrowedArguments = 32
+    private static let emptyArgument: StaticString = ""
+
+    private static func withCopiedArgv<Result>(
         _ arguments: [[UInt8]],
         _ body: (Int32, UnsafeMutablePointer<UnsafePointer<CChar>?>, UnsafePointer<Int>) -> Result
     ) -> Result {

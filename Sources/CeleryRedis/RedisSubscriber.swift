@@ -9,7 +9,10 @@ import Glibc
 /// A dedicated thread waits on the socket with poll(2) next to a wake-up pipe, so
 /// subscriptions requested from any task are sent at once, and messages are handed to
 /// `onMessage` as soon as they arrive. After a connection loss it reconnects and subscribes
-/// again to every channel it had.
+/// again to every channel it had, telling `onResubscribed` about each one once Redis confirmed
+/// it (messages published in between are lost: its owner looks again). While it cannot
+/// connect, subscriptions waiting for their confirmation fail with the connection's error, so
+/// a caller decides how long to retry instead of waiting forever.
 ///
 /// `@unchecked Sendable`: the hiredis context is only used on the reader thread; everything
 /// shared with callers sits behind `state`'s mutex.
@@ -18,7 +21,12 @@ public final class RedisSubscriber: @unchecked Sendable {
     public typealias MessageHandler = @Sendable (_ channel: String, _ payload: [UInt8]) -> Void
 
     private struct State {
+        /// Every channel wanted, confirmed or not.
         var channels: Set<String> = []
+        /// Channels Redis confirmed on the current connection.
+        var confirmed: Set<String> = []
+        /// Channels subscribed again after a reconnect, not yet confirmed.
+        var resubscribing: Set<String> = []
         var outgoing: [RedisCommand] = []
         var confirmations: [String: [CheckedContinuation<Void, any Error>]] = [:]
         var closed = false
@@ -27,14 +35,23 @@ public final class RedisSubscriber: @unchecked Sendable {
     /// The server this subscriber listens on.
     public let endpoint: RedisEndpoint
     private let onMessage: MessageHandler
+    private let onResubscribed: (@Sendable (_ channel: String) -> Void)?
     private let state = Mutex(State())
     private let wakeRead: Int32
     private let wakeWrite: Int32
     private let thread = DispatchQueue(label: "swift-celery.redis.subscriber")
 
     /// Starts the subscriber's thread; it connects on the first subscription.
-    public init(endpoint: RedisEndpoint, onMessage: @escaping MessageHandler) {
+    ///
+    /// - Parameters:
+    ///   - onResubscribed: called with each channel confirmed again after a reconnect.
+    ///   - onMessage: called on the subscriber's thread with each message.
+    public init(
+        endpoint: RedisEndpoint, onResubscribed: (@Sendable (_ channel: String) -> Void)? = nil,
+        onMessage: @escaping MessageHandler
+    ) {
         self.endpoint = endpoint
+        self.onResubscribed = onResubscribed
         self.onMessage = onMessage
         var fds: [Int32] = [0, 0]
         _ = pipe(&fds)
@@ -61,17 +78,21 @@ public final class RedisSubscriber: @unchecked Sendable {
 
     /// Subscribes to `channel` and returns once Redis confirmed it, so a message published
     /// afterwards cannot be missed.
+    ///
+    /// - Throws: ``RedisError`` when the subscriber cannot connect (the channel stays wanted and
+    ///   is subscribed once the server answers again), or `closed` after ``shutdown()``.
     public func subscribe(_ channel: String) async throws {
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
             let accepted = state.withLock { state -> Bool in
                 guard !state.closed else { return false }
+                if state.confirmed.contains(channel) {
+                    // Confirmed on the current connection: nothing to wait for.
+                    continuation.resume()
+                    return true
+                }
                 state.confirmations[channel, default: []].append(continuation)
                 if state.channels.insert(channel).inserted {
                     state.outgoing.append(Self.subscribeCommand(for: channel))
-                } else if state.confirmations[channel]!.count == 1 {
-                    // Already subscribed and confirmed earlier: nothing to wait for.
-                    state.confirmations[channel] = nil
-                    continuation.resume()
                 }
                 return true
             }
@@ -86,6 +107,8 @@ public final class RedisSubscriber: @unchecked Sendable {
     /// Stops listening to `channel`.
     public func unsubscribe(_ channel: String) {
         state.withLock { state in
+            state.confirmed.remove(channel)
+            state.resubscribing.remove(channel)
             if state.channels.remove(channel) != nil {
                 state.outgoing.append(RedisCommand("UNSUBSCRIBE", channel))
             }
@@ -120,15 +143,19 @@ public final class RedisSubscriber: @unchecked Sendable {
     private func runLoop() {
         var context: RedisContext?
         var backoff = Duration.milliseconds(50)
+        var connectedBefore = false
         while !state.withLock({ $0.closed }) {
             do {
                 if context == nil {
                     let fresh = try RedisContext(endpoint: endpoint, connectTimeout: .seconds(5), readTimeout: nil)
-                    // Re-subscribe to everything after a reconnect.
+                    // Subscribe again to everything after a reconnect.
                     state.withLock { state in
                         state.outgoing = state.channels.sorted().map(Self.subscribeCommand(for:))
+                        state.confirmed = []
+                        state.resubscribing = connectedBefore ? state.channels : []
                     }
                     context = fresh
+                    connectedBefore = true
                     backoff = .milliseconds(50)
                 }
                 guard let connection = context else { continue }
@@ -156,6 +183,13 @@ public final class RedisSubscriber: @unchecked Sendable {
                 }
             } catch {
                 context = nil
+                // Whoever waits for a confirmation hears now that none is coming soon.
+                let waiting = state.withLock { state in
+                    state.confirmed = []
+                    defer { state.confirmations = [:] }
+                    return state.confirmations.values.flatMap { $0 }
+                }
+                for continuation in waiting { continuation.resume(throwing: error) }
                 let (seconds, attoseconds) = backoff.components
                 usleep(UInt32(seconds * 1_000_000 + attoseconds / 1_000_000_000_000))
                 backoff = min(backoff * 2, .seconds(2))
@@ -174,11 +208,13 @@ public final class RedisSubscriber: @unchecked Sendable {
             if parts.count >= 4, let realChannel = parts[2].string { onMessage(realChannel, parts[3].bytes ?? []) }
         case "subscribe", "psubscribe":
             let key = kind == "psubscribe" ? Self.patternPrefix + channel : channel
-            let waiting = state.withLock { state in
+            let (waiting, restored) = state.withLock { state in
                 defer { state.confirmations[key] = nil }
-                return state.confirmations[key] ?? []
+                if state.channels.contains(key) { state.confirmed.insert(key) }
+                return (state.confirmations[key] ?? [], state.resubscribing.remove(key) != nil)
             }
             for continuation in waiting { continuation.resume() }
+            if restored { onResubscribed?(key) }
         default:
             break
         }

@@ -304,10 +304,22 @@ final class ResultListener: Sendable {
     private let store: Mailboxes
     private let nextToken = Atomic<UInt64>(0)
 
+    /// What ``next(_:token:timeout:)`` returns when the subscription was restored after a
+    /// reconnect: a notification may have been lost meanwhile, so look at the stored result.
+    static let lookAgain: [UInt8] = []
+
     init(endpoint: RedisEndpoint) {
         let store = Mailboxes()
         self.store = store
-        subscriber = RedisSubscriber(endpoint: endpoint) { channel, payload in
+        subscriber = RedisSubscriber(
+            endpoint: endpoint, onResubscribed: { channel in Self.deliver(ResultListener.lookAgain, on: channel, to: store) }
+        ) { channel, payload in
+            Self.deliver(payload, on: channel, to: store)
+        }
+    }
+
+    /// Hands `payload` to every waiter of `channel`, or queues it in their mailboxes.
+    private static func deliver(_ payload: [UInt8], on channel: String, to store: Mailboxes) {
             let waiters = store.state.withLock { boxes -> [CheckedContinuation<[UInt8]?, Never>] in
                 guard var channelBoxes = boxes[channel] else { return [] }
                 var ready: [CheckedContinuation<[UInt8]?, Never>] = []
@@ -324,7 +336,6 @@ final class ResultListener: Sendable {
                 return ready
             }
             for waiter in waiters { waiter.resume(returning: payload) }
-        }
     }
 
     func shutdown() {
@@ -332,6 +343,8 @@ final class ResultListener: Sendable {
     }
 
     /// Subscribes to the channel (confirmed by Redis when this returns).
+    ///
+    /// - Throws: the connection's ``RedisError`` while Redis cannot be reached.
     func subscribe(_ channel: String) async throws {
         try await subscriber.subscribe(channel)
     }

@@ -1,3 +1,5 @@
+internal import CeleryRedis
+
 /// The result of a task, read from Celery's Redis result backend, as Python's `AsyncResult`.
 public struct AsyncResult: Sendable {
     /// The task id.
@@ -60,25 +62,58 @@ public struct AsyncResult: Sendable {
         let channel = QueueKeys.resultKey(taskID: id)
         let token = listener.register(channel)
         defer { listener.unregister(channel, token: token) }
-        do {
+        try await whileUnreachable(until: deadline, waitingFor: timeout, "subscribe to \(channel)") {
             try await listener.subscribe(channel)
-        } catch {
-            throw CeleryError(code: .resultBackend, message: "cannot subscribe to \(channel): \(error)")
         }
-        if let stored = try await document() {
-            if stored.status.isReady { return stored }
-            onUpdate?(stored)
-        }
+        var lastSeen: TaskState?
         while true {
-            let remaining = clock.now.duration(to: deadline)
-            guard remaining > .zero, let payload = await listener.next(channel, token: token, timeout: remaining) else {
-                // A last look: the notification may have been missed during a reconnect.
-                if let stored = try await document(), stored.status.isReady { return stored }
-                throw CeleryError(code: .timeout, message: "task \(id) not ready after \(timeout)")
+            // The stored document: at first, and whenever the subscription was restored after a
+            // reconnect (a notification may have been lost meanwhile).
+            if let stored = try await whileUnreachable(until: deadline, waitingFor: timeout, "read the result", { try await backend.get(taskID: id) }) {
+                if stored.status.isReady { return stored }
+                if stored.status != lastSeen { onUpdate?(stored) }
+                lastSeen = stored.status
             }
-            let notified = try RedisResultBackend.decode(payload)
-            if notified.status.isReady { return notified }
-            onUpdate?(notified)
+            var lookAgain = false
+            while !lookAgain {
+                let remaining = clock.now.duration(to: deadline)
+                guard remaining > .zero, let payload = await listener.next(channel, token: token, timeout: remaining) else {
+                    // A last look: the notification may have been missed during a reconnect.
+                    if let stored = try? await backend.get(taskID: id), stored.status.isReady { return stored }
+                    throw CeleryError(code: .timeout, message: "task \(id) not ready after \(timeout)")
+                }
+                if payload == ResultListener.lookAgain {
+                    lookAgain = true
+                    continue
+                }
+                let notified = try RedisResultBackend.decode(payload)
+                if notified.status.isReady { return notified }
+                onUpdate?(notified)
+                lastSeen = notified.status
+            }
+        }
+    }
+
+    /// Runs `body`, trying again every 100 ms while the result backend cannot be reached, until
+    /// `deadline`: a wait resumes after a broker restart, or ends with a timeout that names the
+    /// connection error.
+    private func whileUnreachable<Value>(
+        until deadline: ContinuousClock.Instant, waitingFor timeout: Duration, _ action: String,
+        _ body: () async throws -> Value
+    ) async throws -> Value {
+        while true {
+            do {
+                return try await body()
+            } catch let error as RedisError where error.isConnectionError && error.code != .closed {
+                guard ContinuousClock.now.advanced(by: .milliseconds(100)) < deadline else {
+                    throw CeleryError(code: .timeout, message: "task \(id) not ready after \(timeout): cannot \(action): \(error)")
+                }
+                try await Task.sleep(for: .milliseconds(100))
+            } catch let error as CeleryError {
+                throw error
+            } catch {
+                throw CeleryError(code: .resultBackend, message: "cannot \(action) of \(id): \(error)")
+            }
         }
     }
 }

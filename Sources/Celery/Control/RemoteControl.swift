@@ -32,11 +32,22 @@ extension CeleryWorker {
             subscriber.shutdown()
             continuation.finish()
         }
-        do {
-            try await subscriber.psubscribe(channel)
-        } catch {
-            logger.error("Remote control unavailable: cannot subscribe to \(channel): \(error)")
-            return
+        // While the broker is unreachable the subscription keeps being retried (the worker may
+        // start before Redis does); the first failure is logged.
+        var failures = 0
+        while true {
+            do {
+                try await subscriber.psubscribe(channel)
+                if failures > 0 { logger.info("Remote control: subscribed to \(channel)") }
+                break
+            } catch let error as RedisError where error.code != .closed && !stopping.load(ordering: .relaxed) {
+                failures += 1
+                if failures == 1 { logger.error("Remote control: cannot subscribe to \(channel) yet: \(error); retrying") }
+                try? await Task.sleep(for: .milliseconds(500))
+            } catch {
+                logger.error("Remote control unavailable: cannot subscribe to \(channel): \(error)")
+                return
+            }
         }
         await withTaskGroup(of: Void.self) { group in
             group.addTask {
