@@ -66,31 +66,29 @@ public struct AsyncResult: Sendable {
             try await listener.subscribe(channel)
         }
         var lastSeen: TaskState?
+        // The stored document is read at first, and again whenever the subscription was
+        // restored after a reconnect (a notification may have been lost meanwhile).
+        var readStored = true
         while true {
-            // The stored document: at first, and whenever the subscription was restored after a
-            // reconnect (a notification may have been lost meanwhile).
-            if let stored = try await whileUnreachable(until: deadline, waitingFor: timeout, "read the result", { try await backend.get(taskID: id) }) {
+            if readStored, let stored = try await whileUnreachable(until: deadline, waitingFor: timeout, "read the result", {
+                try await backend.get(taskID: id)
+            }) {
                 if stored.status.isReady { return stored }
                 if stored.status != lastSeen { onUpdate?(stored) }
                 lastSeen = stored.status
             }
-            var lookAgain = false
-            while !lookAgain {
-                let remaining = clock.now.duration(to: deadline)
-                guard remaining > .zero, let payload = await listener.next(channel, token: token, timeout: remaining) else {
-                    // A last look: the notification may have been missed during a reconnect.
-                    if let stored = try? await backend.get(taskID: id), stored.status.isReady { return stored }
-                    throw CeleryError(code: .timeout, message: "task \(id) not ready after \(timeout)")
-                }
-                if payload == ResultListener.lookAgain {
-                    lookAgain = true
-                    continue
-                }
-                let notified = try RedisResultBackend.decode(payload)
-                if notified.status.isReady { return notified }
-                onUpdate?(notified)
-                lastSeen = notified.status
+            let remaining = clock.now.duration(to: deadline)
+            guard remaining > .zero, let payload = await listener.next(channel, token: token, timeout: remaining) else {
+                // A last look: the notification may have been missed during a reconnect.
+                if let stored = try? await backend.get(taskID: id), stored.status.isReady { return stored }
+                throw CeleryError(code: .timeout, message: "task \(id) not ready after \(timeout)")
             }
+            readStored = payload == ResultListener.lookAgain
+            guard !readStored else { continue }
+            let notified = try RedisResultBackend.decode(payload)
+            if notified.status.isReady { return notified }
+            onUpdate?(notified)
+            lastSeen = notified.status
         }
     }
 
@@ -112,7 +110,7 @@ public struct AsyncResult: Sendable {
             } catch let error as CeleryError {
                 throw error
             } catch {
-                throw CeleryError(code: .resultBackend, message: "cannot \(action) of \(id): \(error)")
+                throw CeleryError(code: .resultBackend, message: "cannot \(action) (task \(id)): \(error)")
             }
         }
     }
