@@ -36,10 +36,6 @@ UNSUPPORTED = {}
 CANVAS_FAILING = {
     "t/integration/test_canvas.py::test_chain::test_header_failure_fails_the_chords_after_a_group_body":
         "a failed chord header in a chain whose next chord has a group body: the group body's members are not failed",
-    "t/integration/test_canvas.py::test_chord::test_nested_group_chain":
-        "a group nested in a chain nested in a chord header: the outer chord's size does not count the inner group's members",
-    "t/integration/test_canvas.py::test_chord::test_nested_chord_group_chain_group_tail":
-        "the same nested-group counting as test_nested_group_chain",
     "t/integration/test_canvas.py::test_chord::test_chord_on_error":
         "asserts res.children[0].children[0]: Celery's parent trail of the errback published from a failed chord",
     "t/integration/test_canvas.py::test_chord::test_chain_of_implicit_chords_body_failure":

@@ -154,13 +154,32 @@ struct CanvasDispatch: Sendable {
             try? await backend.dropChordSize(groupID: groupID)
             return
         }
+        // A header saved by `apply_chord` (some of its results are groups): Celery restores
+        // and joins it, so the body gets the results nested as the header is.
+        var headerResults = JSONValue.array(results.map(\.result))
+        if let saved = try await backend.restoreGroupTuples(groupID: groupID) {
+            headerResults = .array(try await saved.asyncMap(joinedResult(of:)))
+        }
         guard try await backend.extendChordClaim(groupID: groupID, token: token) else {
             logger.warning("Chord callback for '\(groupID)' not published: dispatch claim is no longer owned by this worker")
             return
         }
         defer { Task { [backend] in try? await backend.cleanUpChord(groupID: groupID, token: token) } }
-        _ = try await publish(body, prepending: [.array(results.map(\.result))], parent: message)
+        _ = try await publish(body, prepending: [headerResults], parent: message)
     }
+
+    /// The value `join()` gives for one member of a restored `GroupResult`, from its
+    /// `as_tuple()`: a task's stored result, or the list of a group's members' values.
+    private func joinedResult(of tuple: JSONValue) async throws -> JSONValue {
+        guard case .array(let parts) = tuple, parts.count == 2, let id = parts[0].arrayValue?.first?.stringValue else {
+            throw CeleryError(code: .invalidResult, message: "saved chord header member is not a result tuple: \(PythonRepr.repr(tuple, limit: 200))")
+        }
+        if case .array(let members) = parts[1] {
+            return .array(try await members.asyncMap(joinedResult(of:)))
+        }
+        return try await backend.get(taskID: id)?.result ?? .null
+    }
+
 
     /// Celery's `chord_error_from_stack`. A task body: its errbacks are called (in-process or
     /// published, as for any failed task) as if it had failed, its result is FAILURE with
@@ -233,5 +252,15 @@ struct CanvasDispatch: Sendable {
 
     var publisher: CanvasPublisher {
         CanvasPublisher(broker: broker, backend: backend, builder: builder)
+    }
+}
+
+extension Array {
+    /// `map` with an async transform, in order, one element at a time.
+    fileprivate func asyncMap<Mapped>(_ transform: (Element) async throws -> Mapped) async rethrows -> [Mapped] {
+        var mapped: [Mapped] = []
+        mapped.reserveCapacity(count)
+        for element in self { mapped.append(try await transform(element)) }
+        return mapped
     }
 }
