@@ -34,8 +34,6 @@ UNSUPPORTED = {}
 # test_canvas.py tests the Swift worker still fails (each case of a parametrized test counts;
 # the key covers all its cases), with what is missing.
 CANVAS_FAILING = {
-    "t/integration/test_canvas.py::test_chord::test_chain_of_implicit_chords_body_failure":
-        "[header] case: a failure in the header of a chord that is the body of another chord",
     "t/integration/test_canvas.py::test_chord::test_enabling_flag_allow_error_cb_on_chord_header":
         "task_allow_error_cb_on_chord_header: errbacks linked to every header task are not run by the Swift worker",
     "t/integration/test_canvas.py::test_chord::test_disabling_flag_allow_error_cb_on_chord_header":

@@ -77,7 +77,17 @@ struct CanvasPublisher: Sendable {
             where !TaskOptions.signatures(body.options["link_error"]).contains(errback) {
                 body = body.linkingError(errback)
             }
-            let bodyWithChain = chain.isEmpty ? body : Signature.chain([body] + chain.reversed())
+            // The rest of an enclosing chain: Celery's chord.run puts it in a task body's own
+            // `chain` option (so a failed header fails it through the body, `_fail_chain`);
+            // another body runs as a chain with it.
+            let bodyWithChain: Signature
+            if chain.isEmpty {
+                bodyWithChain = body
+            } else if body.subtaskType == nil {
+                bodyWithChain = body.setting(["chain": .array(chain.map(\.jsonValue))])
+            } else {
+                bodyWithChain = Signature.chain([body] + chain.reversed())
+            }
             return try await applyChord(
                 header: signature.chordHeader, headerGroupID: signature.chordGroupID, body: bodyWithChain, options: signature.options, prepending: prepending,
                 origin: origin, groupID: groupID, groupIndex: groupIndex, outerChord: chord)
