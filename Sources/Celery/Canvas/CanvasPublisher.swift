@@ -169,10 +169,9 @@ struct CanvasPublisher: Sendable {
         return Applied(id: lastID ?? first.id, memberIDs: [], published: first.published)
     }
 
-    /// Celery's `group.apply_async`: the members with the group id and their `group_index`
-    /// (the group's own `group_index` when it has one: Celery merges the group's options over
-    /// the members'); a group that is a chord header, or that was frozen into one (its
-    /// `options.chord`), stores the chord size first, counted as Celery's `chord._descend`.
+    /// Celery's `group.apply_async`: the members with the group id and their `group_index`;
+    /// a group that is a chord header, or that was frozen into one (its `options.chord`),
+    /// stores the chord size first, counted as Celery's `chord._descend`.
     private func applyGroup(
         _ members: [Signature], options: JSONObject, prepending: [JSONValue], origin: Origin, chord: Signature?
     ) async throws -> Applied {
@@ -181,7 +180,6 @@ struct CanvasPublisher: Sendable {
         if chord != nil, !members.isEmpty {
             try await backend.setChordSize(groupID: groupID, size: members.reduce(0) { $0 + $1.chordSizeContribution })
         }
-        let ownIndex = options["group_index"]?.integerValue.map { Int($0) }
         var memberIDs: [String] = []
         var published: [String] = []
         for (index, member) in members.enumerated() {
@@ -190,7 +188,7 @@ struct CanvasPublisher: Sendable {
                 member.options[key] = value
             }
             let applied = try await apply(
-                member, prepending: prepending, origin: origin, groupID: groupID, groupIndex: ownIndex ?? index, chord: chord)
+                member, prepending: prepending, origin: origin, groupID: groupID, groupIndex: index, chord: chord)
             memberIDs.append(applied.id)
             published += applied.published
         }
