@@ -207,10 +207,14 @@ struct CanvasDispatch: Sendable {
     /// `ChordError`, and the chain after it fails too. A group body: each member fails with
     /// the header's original exception and calls its errbacks and the group's, and the group
     /// id is marked failed.
+    ///
+    /// Celery stores these failures without a request (no `group_id`, no extended fields),
+    /// with the running task's trail as `children`: the errback groups published so far.
     private func failChordBody(
         _ body: Signature, error: ExceptionInfo, original: ExceptionInfo, parent: TaskMessage, hostname: String, queue: String
     ) async throws {
         let traceback = "Traceback (most recent call last):\n  File \"<swift-celery>\", line 1, in chord\n\(error.module).\(error.type): \(error.arguments.first?.stringValue ?? "")\n"
+        var trail: [JSONValue] = []
         if body.subtaskType == "group" {
             let groupID = body.taskID ?? UUID().uuidString.lowercased()
             let groupErrbacks = TaskOptions.signatures(body.options["link_error"])
@@ -223,15 +227,19 @@ struct CanvasDispatch: Sendable {
                 for errback in (own.resultID == memberID ? own.errbacks : []) + groupErrbacks where !errbacks.contains(errback) {
                     errbacks.append(errback)
                 }
-                try await runErrbacks(
+                if let errbackGroup = try await runErrbacks(
                     errbacks, failed: stand(in: member, id: memberID, parent: parent), queue: queue, hostname: hostname,
                     exception: original, traceback: nil)
+                {
+                    trail.append(errbackGroup)
+                }
                 try await backend.store(TaskResultDocument(
-                    taskID: memberID, status: .failure, result: original.jsonValue, traceback: nil,
-                    dateDone: CeleryTime.isoformat(Date()), groupID: groupID))
+                    taskID: memberID, status: .failure, result: original.jsonValue, traceback: nil, children: .array(trail),
+                    dateDone: CeleryTime.isoformat(Date())))
             }
             try await backend.store(TaskResultDocument(
-                taskID: groupID, status: .failure, result: original.jsonValue, dateDone: CeleryTime.isoformat(Date())))
+                taskID: groupID, status: .failure, result: original.jsonValue, children: .array(trail),
+                dateDone: CeleryTime.isoformat(Date())))
             // The chain after the group body fails too, with the ChordError.
             try await failChain(
                 TaskOptions.signatures(body.options["chain"]), after: parent, exception: error, traceback: nil, hostname: hostname,
@@ -240,16 +248,17 @@ struct CanvasDispatch: Sendable {
         }
         let bodyID = body.taskID ?? UUID().uuidString.lowercased()
         let standIn = stand(in: body, id: bodyID, parent: parent)
-        let errbackGroup = try await runErrbacks(
+        if let errbackGroup = try await runErrbacks(
             TaskOptions.signatures(body.options["link_error"]), failed: standIn, queue: queue, hostname: hostname,
             exception: error, traceback: traceback)
-        // Celery stores the body's failure with the running task's trail as its `children`,
-        // which now holds the errbacks' group (`res.children[0].children[0]` is an errback).
+        {
+            trail.append(errbackGroup)
+        }
+        // The trail now holds the errbacks' group (`res.children[0].children[0]` is an errback).
         try await backend.store(
             TaskResultDocument(
-                taskID: bodyID, status: .failure, result: error.jsonValue, traceback: traceback,
-                children: .array(errbackGroup.map { [$0] } ?? []), dateDone: CeleryTime.isoformat(Date()),
-                groupID: body.options["group_id"]?.stringValue))
+                taskID: bodyID, status: .failure, result: error.jsonValue, traceback: traceback, children: .array(trail),
+                dateDone: CeleryTime.isoformat(Date())))
         try await failChain(of: standIn, exception: error, traceback: traceback, hostname: hostname, queue: queue)
     }
 
