@@ -34,12 +34,6 @@ UNSUPPORTED = {}
 # test_canvas.py tests the Swift worker still fails (each case of a parametrized test counts;
 # the key covers all its cases), with what is missing.
 CANVAS_FAILING = {
-    "t/integration/test_canvas.py::test_chord::test_enabling_flag_allow_error_cb_on_chord_header":
-        "task_allow_error_cb_on_chord_header: errbacks linked to every header task are not run by the Swift worker",
-    "t/integration/test_canvas.py::test_chord::test_disabling_flag_allow_error_cb_on_chord_header":
-        "task_allow_error_cb_on_chord_header (as above)",
-    "t/integration/test_canvas.py::test_chord::test_flag_allow_error_cb_on_chord_header_on_upgraded_chord":
-        "task_allow_error_cb_on_chord_header (as above)",
 }
 
 
