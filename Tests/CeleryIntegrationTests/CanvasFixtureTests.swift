@@ -34,6 +34,30 @@ struct CanvasFixtureTests {
         #expect(linked.options["link_error"]?.arrayValue?.first?["immutable"] == .bool(true))
     }
 
+    @Test("a chord header is sized and unrolled as Celery's chord._descend and group._freeze_unroll do")
+    func chordHeaderSizeAndUnrolling() {
+        let (a, b, c, d) = (Self.task("t.a"), Self.task("t.b"), Self.task("t.c"), Self.task("t.d"))
+        let (e, f, g, h) = (Self.task("t.e"), Self.task("t.f"), Self.task("t.g"), Self.task("t.h"))
+        func size(_ header: [Signature]) -> Int { header.reduce(0) { $0 + $1.chordSizeContribution } }
+        // Printed by chord(header, s('t.z')).__length_hint__(), Celery 5.7.0: 3 and 6.
+        #expect(size([a, .chain([b, .group([c, d])])]) == 3)
+        #expect(size([.group([a, b]), .chain([c, .chord([d], body: .group([e, f, g]))]), .chain([h, .group([])])]) == 6)
+        // group(a, group(b, c), d).freeze() leaves its tasks as [a, c, b, d] (deque.extendleft).
+        #expect(CanvasPublisher.unrolledGroupMembers([a, .group([b, c]), d]).map(\.task) == ["t.a", "t.c", "t.b", "t.d"])
+        // A group ending a chain in a header reports to the chord: its members carry the
+        // chord's group id and body, and the saved header tuple nests its result.
+        let member = Signature.chain([a, .group([b, c])]).frozenIntoChordHeader(
+            groupID: "g", groupIndex: 1, chord: d, replyTo: "r")
+        let group = member.chainSteps[1]
+        #expect(group.options["group_id"] == "g" && group.options["group_index"] == 1 && group.options["chord"] == d.jsonValue)
+        #expect(group.chainSteps.map { $0.options["group_id"] } == ["g", "g"])
+        #expect(group.chainSteps.map { $0.options["group_index"] } == [0, 1])
+        let ids = (member.chainSteps[0].taskID ?? "", group.taskID ?? "", group.chainSteps.map { $0.taskID ?? "" })
+        #expect(member.frozenResultTuple == [
+            [.string(ids.1), [[.string(ids.0), nil], nil]], [[[.string(ids.2[0]), nil], nil], [[.string(ids.2[1]), nil], nil]],
+        ])
+    }
+
     @Test("published chain, group, chord and link messages match Python's captured ones", arguments: [
         "chain", "group", "chord", "link_link_error",
     ])

@@ -34,24 +34,6 @@ UNSUPPORTED = {}
 # test_canvas.py tests the Swift worker still fails (each case of a parametrized test counts;
 # the key covers all its cases), with what is missing.
 CANVAS_FAILING = {
-    "t/integration/test_canvas.py::test_chain::test_header_failure_fails_the_chords_after_a_group_body":
-        "a failed chord header in a chain whose next chord has a group body: the group body's members are not failed",
-    "t/integration/test_canvas.py::test_chord::test_nested_group_chain":
-        "a group nested in a chain nested in a chord header: the outer chord's size does not count the inner group's members",
-    "t/integration/test_canvas.py::test_chord::test_nested_chord_group_chain_group_tail":
-        "the same nested-group counting as test_nested_group_chain",
-    "t/integration/test_canvas.py::test_chord::test_chord_on_error":
-        "asserts res.children[0].children[0]: Celery's parent trail of the errback published from a failed chord",
-    "t/integration/test_canvas.py::test_chord::test_chain_of_implicit_chords_body_failure":
-        "[header] case: a failure in the header of a chord that is the body of another chord",
-    "t/integration/test_canvas.py::test_chord::test_errbacks_of_chord_in_group_body_run_on_header_failure":
-        "a chord inside a group body of a failed chord: its errbacks are not called",
-    "t/integration/test_canvas.py::test_chord::test_enabling_flag_allow_error_cb_on_chord_header":
-        "task_allow_error_cb_on_chord_header: errbacks linked to every header task are not run by the Swift worker",
-    "t/integration/test_canvas.py::test_chord::test_disabling_flag_allow_error_cb_on_chord_header":
-        "task_allow_error_cb_on_chord_header (as above)",
-    "t/integration/test_canvas.py::test_chord::test_flag_allow_error_cb_on_chord_header_on_upgraded_chord":
-        "task_allow_error_cb_on_chord_header (as above)",
 }
 
 

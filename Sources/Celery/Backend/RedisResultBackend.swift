@@ -81,6 +81,30 @@ final class RedisResultBackend: Sendable {
         try await setAndPublish(QueueKeys.groupResultKey(groupID: groupID), document.pythonJSONBytes())
     }
 
+    /// `GroupResult.save()` of a chord header whose results are not all plain task results
+    /// (the Redis backend's `apply_chord`, a plain SET with the chord expiry, as its
+    /// `_set_chord_key`): `resultTuples` are the members' `as_tuple()`.
+    func saveChordHeader(groupID: String, resultTuples: [JSONValue]) async throws {
+        let key = QueueKeys.groupResultKey(groupID: groupID)
+        let document = JSONValue.object(["result": .array([.array([.string(groupID), .null]), .array(resultTuples)])])
+        let set = if let expires, expires > .zero {
+            RedisCommand("SET", key, document.pythonJSONBytes(), "EX", Int(expires.components.seconds))
+        } else {
+            RedisCommand("SET", key, document.pythonJSONBytes())
+        }
+        try await connection.send(set).unwrapped(command: "SET \(key) (apply_chord)")
+    }
+
+    /// The `as_tuple()` of each member of a saved group, in order; `nil` when none is saved.
+    func restoreGroupTuples(groupID: String) async throws -> [JSONValue]? {
+        let reply = try await connection.send(RedisCommand("GET", QueueKeys.groupResultKey(groupID: groupID))).unwrapped(command: "GET")
+        guard let bytes = reply.bytes else { return nil }
+        guard case .array(let tuple)? = try JSONValue(parsing: bytes)["result"], tuple.count == 2, case .array(let members) = tuple[1] else {
+            throw CeleryError(code: .invalidResult, message: "\(QueueKeys.groupResultKey(groupID: groupID)) is not a saved group")
+        }
+        return members
+    }
+
     /// The member ids of a saved group, in order; `nil` when none is saved.
     func restoreGroup(groupID: String) async throws -> [String]? {
         let reply = try await connection.send(RedisCommand("GET", QueueKeys.groupResultKey(groupID: groupID))).unwrapped(command: "GET")

@@ -77,7 +77,17 @@ struct CanvasPublisher: Sendable {
             where !TaskOptions.signatures(body.options["link_error"]).contains(errback) {
                 body = body.linkingError(errback)
             }
-            let bodyWithChain = chain.isEmpty ? body : Signature.chain([body] + chain.reversed())
+            // The rest of an enclosing chain: Celery's chord.run puts it in a task body's own
+            // `chain` option (so a failed header fails it through the body, `_fail_chain`);
+            // another body runs as a chain with it.
+            let bodyWithChain: Signature
+            if chain.isEmpty {
+                bodyWithChain = body
+            } else if body.subtaskType == nil {
+                bodyWithChain = body.setting(["chain": .array(chain.map(\.jsonValue))])
+            } else {
+                bodyWithChain = Signature.chain([body] + chain.reversed())
+            }
             return try await applyChord(
                 header: signature.chordHeader, headerGroupID: signature.chordGroupID, body: bodyWithChain, options: signature.options, prepending: prepending,
                 origin: origin, groupID: groupID, groupIndex: groupIndex, outerChord: chord)
@@ -97,7 +107,9 @@ struct CanvasPublisher: Sendable {
         // Next step last: the steps of an enclosing chain come after the signature's own.
         if !chain.isEmpty { options.chain = chain + (options.chain ?? []) }
         if let groupID {
-            options.groupID = groupID
+            // `group_id` is one of Celery's `_IMMUTABLE_OPTIONS`: a member frozen into a chord's
+            // group (the members of a group ending a chain in a chord header) keeps it.
+            if options.groupID == nil { options.groupID = groupID }
             options.groupIndex = groupIndex
         }
         if let chord { options.chord = chord }
@@ -157,10 +169,17 @@ struct CanvasPublisher: Sendable {
         return Applied(id: lastID ?? first.id, memberIDs: [], published: first.published)
     }
 
+    /// Celery's `group.apply_async`: the members with the group id and their `group_index`;
+    /// a group that is a chord header, or that was frozen into one (its `options.chord`),
+    /// stores the chord size first, counted as Celery's `chord._descend`.
     private func applyGroup(
         _ members: [Signature], options: JSONObject, prepending: [JSONValue], origin: Origin, chord: Signature?
     ) async throws -> Applied {
         let groupID = options["task_id"]?.stringValue ?? Self.newID()
+        let chord = chord ?? options["chord"].flatMap(Signature.init(json:))
+        if chord != nil, !members.isEmpty {
+            try await backend.setChordSize(groupID: groupID, size: members.reduce(0) { $0 + $1.chordSizeContribution })
+        }
         var memberIDs: [String] = []
         var published: [String] = []
         for (index, member) in members.enumerated() {
@@ -193,10 +212,39 @@ struct CanvasPublisher: Sendable {
             let applied = try await apply(body, prepending: [.array([])], origin: origin)
             return Applied(id: applied.id, memberIDs: [], published: applied.published)
         }
-        try await backend.setChordSize(groupID: groupID, size: header.count)
+        // Celery's `header._freeze_group_tasks(group_id, chord=body)`: nested groups unrolled,
+        // a group ending a chain frozen into this chord (its members report to it).
+        let header = Self.unrolledGroupMembers(header).enumerated().map { index, member in
+            member.frozenIntoChordHeader(groupID: groupID, groupIndex: index, chord: body, replyTo: builder.replyTo)
+        }
+        // The Redis backend's `apply_chord`: a header with a group among its results is saved
+        // (`GroupResult.save()`), so the body gets the results nested as the header is.
+        let memberResults = header.map(\.frozenResultTuple)
+        if memberResults.contains(where: { $0.arrayValue?.last?.isNull == false }) {
+            try await backend.saveChordHeader(groupID: groupID, resultTuples: memberResults)
+        }
+        // The chord size is stored by `applyGroup`, as by Celery's `group._apply_tasks`.
         let headerGroup = try await applyGroup(
             header, options: ["task_id": .string(groupID)], prepending: prepending, origin: origin, chord: body)
         return Applied(id: body.taskID ?? groupID, memberIDs: headerGroup.memberIDs, published: headerGroup.published)
+    }
+
+    /// The members of a group with nested groups replaced by their members, as Celery's
+    /// `group._freeze_unroll` does (with `deque.extendleft`, so a nested group's members come
+    /// in reverse order).
+    static func unrolledGroupMembers(_ members: [Signature]) -> [Signature] {
+        var stack = members[...]
+        var unrolled: [Signature] = []
+        while let member = stack.popFirst() {
+            if member.subtaskType == "group" {
+                stack = ArraySlice(member.chainSteps.reversed()) + stack
+            } else if member.subtaskType == "chain", member.chainSteps.isEmpty {
+                continue
+            } else {
+                unrolled.append(member)
+            }
+        }
+        return unrolled
     }
 
     /// Nested chains spliced into one list of steps, as Celery's `prepare_steps` unrolls them.
@@ -259,6 +307,86 @@ extension Signature {
             if subtaskType == nil, options["reply_to"] == nil { options["reply_to"] = .string(replyTo) }
             return id
         }
+    }
+
+    /// Celery's `chord._descend`: how many header results this signature contributes to the
+    /// chord it is a header member of. A task counts 1, a group the sum of its members, a
+    /// chain its last step that counts, a chord its body.
+    var chordSizeContribution: Int {
+        switch subtaskType {
+        case "group":
+            return chainSteps.reduce(0) { $0 + $1.chordSizeContribution }
+        case "chain":
+            for step in chainSteps.reversed() {
+                let size = step.chordSizeContribution
+                if size > 0 { return size }
+            }
+            return 0
+        case "chord":
+            return chordBody?.chordSizeContribution ?? 0
+        default:
+            return 1
+        }
+    }
+
+    /// A chord header member frozen with the chord's group id, its index and the body, as
+    /// Celery's `freeze(group_id=, chord=, group_index=)` freezes it: a task gets them itself;
+    /// a chain's steps get their ids and its last step gets them; a group gets its own id
+    /// and keeps them in its options, its (unrolled) members get them with their own index,
+    /// so whoever applies the group later publishes members that report to this chord.
+    func frozenIntoChordHeader(groupID: String, groupIndex: Int, chord: Signature, replyTo: String) -> Signature {
+        var copy = self
+        switch subtaskType {
+        case nil:
+            return frozen(id: nil, replyTo: replyTo, groupID: groupID, groupIndex: groupIndex, chord: chord)
+        case "chain":
+            var steps = chainSteps
+            guard let last = steps.indices.last, steps[last].subtaskType == "group" else { return self }
+            for index in steps.indices.dropLast() where steps[index].subtaskType == nil {
+                steps[index] = steps[index].frozen(id: nil, replyTo: replyTo, groupID: nil, groupIndex: nil, chord: nil)
+            }
+            steps[last] = steps[last].frozenIntoChordHeader(groupID: groupID, groupIndex: groupIndex, chord: chord, replyTo: replyTo)
+            copy.kwargs["tasks"] = .array(steps.map(\.jsonValue))
+            return copy
+        case "group":
+            if copy.options["task_id"] == nil { copy.options["task_id"] = .string(CanvasPublisher.newID()) }
+            copy.options["group_id"] = .string(groupID)
+            copy.options["chord"] = chord.jsonValue
+            copy.options["group_index"] = .integer(Int64(groupIndex))
+            let members = CanvasPublisher.unrolledGroupMembers(chainSteps).enumerated().map { index, member in
+                member.frozenIntoChordHeader(groupID: groupID, groupIndex: index, chord: chord, replyTo: replyTo)
+            }
+            copy.kwargs["tasks"] = .array(members.map(\.jsonValue))
+            return copy
+        default:
+            return self
+        }
+    }
+
+    /// The `as_tuple()` of the result a frozen signature stands for, as `GroupResult.save()`
+    /// stores it: `[[id, parent], null]` for a task, `[[id, parent], [members]]` for a group;
+    /// a chain's is its last step's, with the previous steps as its parents.
+    var frozenResultTuple: JSONValue {
+        switch subtaskType {
+        case "chain":
+            var parent: JSONValue = .null
+            var tuple: JSONValue = .null
+            for step in chainSteps {
+                tuple = step.frozenResultTuple(parent: parent)
+                parent = tuple
+            }
+            return tuple
+        default:
+            return frozenResultTuple(parent: .null)
+        }
+    }
+
+    private func frozenResultTuple(parent: JSONValue) -> JSONValue {
+        let id: JSONValue = taskID.map(JSONValue.string) ?? .null
+        if subtaskType == "group" {
+            return .array([.array([id, parent]), .array(chainSteps.map(\.frozenResultTuple))])
+        }
+        return .array([.array([id, parent]), .null])
     }
 
     /// Celery's `freeze`: a task id (kept if it has one), `reply_to`, and the group and chord

@@ -23,7 +23,7 @@ struct CanvasDispatch: Sendable {
         if callbacks.count == 1 {
             children += try await publish(callbacks[0], prepending: [result], parent: message)
         } else if callbacks.count > 1 {
-            children += try await publishGroup(callbacks, prepending: [result], parent: message)
+            children += try await publishGroup(callbacks, prepending: [result], parent: message).published
         }
         if case .array(var chain)? = message.embed["chain"], let last = chain.popLast(), let next = Signature(json: last) {
             children += try await publish(next, prepending: [result], parent: message, chain: chain.compactMap(Signature.init(json:)))
@@ -41,10 +41,13 @@ struct CanvasDispatch: Sendable {
             exception: exception, traceback: traceback)
     }
 
+    /// Returns the `as_tuple()` of the group of errbacks published, if any: Celery adds it to
+    /// the trail (`children`) of the task running at the time.
+    @discardableResult
     private func runErrbacks(
         _ errbacks: [Signature], failed message: TaskMessage, queue: String, hostname: String, exception: ExceptionInfo,
         traceback: String?
-    ) async throws {
+    ) async throws -> JSONValue? {
         var published: [Signature] = []
         for errback in errbacks {
             guard errback.subtaskType == nil, let definition = registry[errback.task],
@@ -66,8 +69,8 @@ struct CanvasDispatch: Sendable {
                 logger.error("Errback \(errback.task) raised an exception: \(error)")
             }
         }
-        guard !published.isEmpty else { return }
-        _ = try await publishGroup(published, prepending: [.string(message.headers.id)], parent: message)
+        guard !published.isEmpty else { return nil }
+        return try await publishGroup(published, prepending: [.string(message.headers.id)], parent: message).resultTuple
     }
 
     /// Celery's `_fail_chain`: the steps chained after a failed task will never run, so each
@@ -78,7 +81,18 @@ struct CanvasDispatch: Sendable {
         of message: TaskMessage, exception: ExceptionInfo, traceback: String?, storeResults: Bool = true, hostname: String,
         queue: String
     ) async throws {
-        var pending = TaskOptions.signatures(message.embed["chain"])
+        try await failChain(
+            TaskOptions.signatures(message.embed["chain"]), after: message, exception: exception, traceback: traceback,
+            storeResults: storeResults, hostname: hostname, queue: queue)
+    }
+
+    /// `_fail_chain` over `steps` (next step first), the chain after `message`'s task or
+    /// after a chord body that never ran.
+    private func failChain(
+        _ steps: [Signature], after message: TaskMessage, exception: ExceptionInfo, traceback: String?, storeResults: Bool = true,
+        hostname: String, queue: String
+    ) async throws {
+        var pending = steps
         while !pending.isEmpty {
             let step = pending.removeFirst()
             let id = step.taskID
@@ -115,14 +129,21 @@ struct CanvasDispatch: Sendable {
     }
 
     /// Publishes signatures as one group, as Celery's worker sends several callbacks or its
-    /// errbacks: a new group id, `group_index` in order.
-    private func publishGroup(_ signatures: [Signature], prepending: [JSONValue], parent: TaskMessage) async throws -> [String] {
+    /// errbacks: a new group id, `group_index` in order. Returns the task ids published and
+    /// the group's `GroupResult.as_tuple()`.
+    private func publishGroup(
+        _ signatures: [Signature], prepending: [JSONValue], parent: TaskMessage
+    ) async throws -> (published: [String], resultTuple: JSONValue) {
         let groupID = UUID().uuidString.lowercased()
         var published: [String] = []
+        var memberTuples: [JSONValue] = []
         for (index, signature) in signatures.enumerated() {
-            published += try await publish(signature, prepending: prepending, parent: parent, groupID: groupID, groupIndex: index)
+            let applied = try await publisher.apply(
+                signature, prepending: prepending, origin: Self.origin(of: parent), groupID: groupID, groupIndex: index)
+            published += applied.published
+            memberTuples.append([[.string(applied.id), nil], nil])
         }
-        return published
+        return (published, [[.string(groupID), nil], .array(memberTuples)])
     }
 
     /// Records a chord header task's outcome and, when it completes the chord, publishes the
@@ -154,51 +175,108 @@ struct CanvasDispatch: Sendable {
             try? await backend.dropChordSize(groupID: groupID)
             return
         }
+        // A header saved by `apply_chord` (some of its results are groups): Celery restores
+        // and joins it, so the body gets the results nested as the header is.
+        var headerResults = JSONValue.array(results.map(\.result))
+        if let saved = try await backend.restoreGroupTuples(groupID: groupID) {
+            headerResults = .array(try await saved.asyncMap(joinedResult(of:)))
+        }
         guard try await backend.extendChordClaim(groupID: groupID, token: token) else {
             logger.warning("Chord callback for '\(groupID)' not published: dispatch claim is no longer owned by this worker")
             return
         }
         defer { Task { [backend] in try? await backend.cleanUpChord(groupID: groupID, token: token) } }
-        _ = try await publish(body, prepending: [.array(results.map(\.result))], parent: message)
+        _ = try await publish(body, prepending: [headerResults], parent: message)
     }
+
+    /// The value `join()` gives for one member of a restored `GroupResult`, from its
+    /// `as_tuple()`: a task's stored result, or the list of a group's members' values.
+    private func joinedResult(of tuple: JSONValue) async throws -> JSONValue {
+        guard case .array(let parts) = tuple, parts.count == 2, let id = parts[0].arrayValue?.first?.stringValue else {
+            throw CeleryError(code: .invalidResult, message: "saved chord header member is not a result tuple: \(PythonRepr.repr(tuple, limit: 200))")
+        }
+        if case .array(let members) = parts[1] {
+            return .array(try await members.asyncMap(joinedResult(of:)))
+        }
+        return try await backend.get(taskID: id)?.result ?? .null
+    }
+
 
     /// Celery's `chord_error_from_stack`. A task body: its errbacks are called (in-process or
     /// published, as for any failed task) as if it had failed, its result is FAILURE with
     /// `ChordError`, and the chain after it fails too. A group body: each member fails with
     /// the header's original exception and calls its errbacks and the group's, and the group
     /// id is marked failed.
+    ///
+    /// Celery stores these failures without a request (no `group_id`, no extended fields),
+    /// with the running task's trail as `children`: the errback groups published so far.
     private func failChordBody(
         _ body: Signature, error: ExceptionInfo, original: ExceptionInfo, parent: TaskMessage, hostname: String, queue: String
     ) async throws {
         let traceback = "Traceback (most recent call last):\n  File \"<swift-celery>\", line 1, in chord\n\(error.module).\(error.type): \(error.arguments.first?.stringValue ?? "")\n"
+        var trail: [JSONValue] = []
         if body.subtaskType == "group" {
             let groupID = body.taskID ?? UUID().uuidString.lowercased()
             let groupErrbacks = TaskOptions.signatures(body.options["link_error"])
-            for member in body.chainSteps {
-                guard let memberID = member.taskID else { continue }
-                let errbacks = TaskOptions.signatures(member.options["link_error"])
-                let all = errbacks + groupErrbacks.filter { !errbacks.contains($0) }
-                try await runErrbacks(
-                    all, failed: stand(in: member, id: memberID, parent: parent), queue: queue, hostname: hostname,
+            // `group_callback.freeze()`: nested groups unrolled, each member given the id of
+            // the result that stands for it (a chord's body's, a chain's last step's).
+            for var member in CanvasPublisher.unrolledGroupMembers(body.chainSteps) {
+                let memberID = member.freezeResultID(replyTo: builder.replyTo)
+                let own = Self.resultErrbacks(of: member)
+                var errbacks: [Signature] = []
+                for errback in (own.resultID == memberID ? own.errbacks : []) + groupErrbacks where !errbacks.contains(errback) {
+                    errbacks.append(errback)
+                }
+                if let errbackGroup = try await runErrbacks(
+                    errbacks, failed: stand(in: member, id: memberID, parent: parent), queue: queue, hostname: hostname,
                     exception: original, traceback: nil)
+                {
+                    trail.append(errbackGroup)
+                }
                 try await backend.store(TaskResultDocument(
-                    taskID: memberID, status: .failure, result: original.jsonValue, traceback: nil,
-                    dateDone: CeleryTime.isoformat(Date()), groupID: groupID))
+                    taskID: memberID, status: .failure, result: original.jsonValue, traceback: nil, children: .array(trail),
+                    dateDone: CeleryTime.isoformat(Date())))
             }
             try await backend.store(TaskResultDocument(
-                taskID: groupID, status: .failure, result: original.jsonValue, dateDone: CeleryTime.isoformat(Date())))
+                taskID: groupID, status: .failure, result: original.jsonValue, children: .array(trail),
+                dateDone: CeleryTime.isoformat(Date())))
+            // The chain after the group body fails too, with the ChordError.
+            try await failChain(
+                TaskOptions.signatures(body.options["chain"]), after: parent, exception: error, traceback: nil, hostname: hostname,
+                queue: queue)
             return
         }
         let bodyID = body.taskID ?? UUID().uuidString.lowercased()
         let standIn = stand(in: body, id: bodyID, parent: parent)
-        try await runErrbacks(
+        if let errbackGroup = try await runErrbacks(
             TaskOptions.signatures(body.options["link_error"]), failed: standIn, queue: queue, hostname: hostname,
             exception: error, traceback: traceback)
+        {
+            trail.append(errbackGroup)
+        }
+        // The trail now holds the errbacks' group (`res.children[0].children[0]` is an errback).
         try await backend.store(
             TaskResultDocument(
-                taskID: bodyID, status: .failure, result: error.jsonValue, traceback: traceback,
-                dateDone: CeleryTime.isoformat(Date()), groupID: body.options["group_id"]?.stringValue))
+                taskID: bodyID, status: .failure, result: error.jsonValue, traceback: traceback, children: .array(trail),
+                dateDone: CeleryTime.isoformat(Date())))
         try await failChain(of: standIn, exception: error, traceback: traceback, hostname: hostname, queue: queue)
+    }
+
+    /// Celery's `_result_errbacks`: the id of the result that stands for `signature` and the
+    /// errbacks linked to it. A chord's result is its body's, and the chord's own errbacks
+    /// are its body's when it runs; a group's errbacks include its members'.
+    static func resultErrbacks(of signature: Signature) -> (resultID: String?, errbacks: [Signature]) {
+        var signature = signature
+        var errbacks: [Signature] = []
+        while signature.subtaskType == "chord", let body = signature.chordBody {
+            errbacks += TaskOptions.signatures(signature.options["link_error"])
+            signature = body
+        }
+        errbacks += TaskOptions.signatures(signature.options["link_error"])
+        if signature.subtaskType == "group" {
+            for member in signature.chainSteps { errbacks += resultErrbacks(of: member).errbacks }
+        }
+        return (signature.taskID, errbacks)
     }
 
     /// The message a signature would have been published as, standing in for the request of
@@ -233,5 +311,15 @@ struct CanvasDispatch: Sendable {
 
     var publisher: CanvasPublisher {
         CanvasPublisher(broker: broker, backend: backend, builder: builder)
+    }
+}
+
+extension Array {
+    /// `map` with an async transform, in order, one element at a time.
+    fileprivate func asyncMap<Mapped>(_ transform: (Element) async throws -> Mapped) async rethrows -> [Mapped] {
+        var mapped: [Mapped] = []
+        mapped.reserveCapacity(count)
+        for element in self { mapped.append(try await transform(element)) }
+        return mapped
     }
 }
