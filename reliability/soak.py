@@ -15,7 +15,8 @@ always has work and Redis memory stays bounded) with this mix, by task index i:
    1 % tasks.sleep(0.001)         -> SUCCESS, 0.001
 Every 5 s it samples the worker's VmRSS and fd count. Every result is read back (MGET) and
 checked as the run goes, then deleted (Redis memory stays bounded). Flat means:
-after the warm-up (the first 100,000 tasks or 10 % of the run, whichever is larger) every RSS sample is within +-10 % of the first one, and the fd count
+after the warm-up (the first third of the run, at least 100,000 tasks: glibc's malloc arenas
+grow to their working size over the first million or so) every RSS sample is within +-10 % of the first one, and the fd count
 varies by at most 2.
 
 Redis: --redis-url (its db is flushed), else a private loopback redis-server. Worker binary:
@@ -224,7 +225,7 @@ def main():
     finally:
         procs.stop_all()
 
-    warm_tasks = max(100_000, total // 10)
+    warm_tasks = max(100_000, total // 3)
     warm = [s for s in samples if s[1] >= warm_tasks] or samples[-1:]
     rss0 = warm[0][2]
     rss_values = [s[2] for s in warm]

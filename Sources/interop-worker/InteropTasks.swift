@@ -69,7 +69,7 @@ enum InteropTasks {
             return seconds
         }
         // Not in the shared harness: a CPU-bound task for bench/scaling.py. `n` rounds of a
-        // 64-bit LCG, returned so the work cannot be optimized away (about 1 ms per 10^6 rounds).
+        // 64-bit LCG, returned so the work cannot be optimized away (about 0.25 ms per 10^6 rounds here).
         registry.register("bench.cpu") { request in
             guard let rounds = try request.bind(["n"])["n"]!.integerValue, rounds >= 0 else {
                 throw PythonException.typeError("n must be a non-negative int")
