@@ -7,9 +7,10 @@
 enum { ARENA_SIZE = 64 * 1024, ALIGNMENT = 16 };
 
 typedef struct {
-    char *base;   // ARENA_SIZE bytes, allocated on the thread's first parse
+    char *base;         // ARENA_SIZE bytes, allocated on the thread's first parse
     size_t used;
-    int active;   // a tree from this arena is alive on this thread
+    int active;         // a tree from this arena is alive on this thread
+    json_t *outer_root; // that tree's root (itself in the arena or, when it did not fit, not)
 } Arena;
 
 static __thread Arena arena;
@@ -61,15 +62,18 @@ json_t *cjansson_arena_loadb(const char *buffer, size_t length, size_t flags, js
     arena.used = 0;
     arena.active = 1;
     json_t *root = json_loadb(buffer, length, flags, error);
+    arena.outer_root = root;
     if (root == NULL) arena.active = 0;
     return root;
 }
 
 void cjansson_arena_release(json_t *root) {
-    int from_arena = arena.active && in_arena(root);
+    // The outermost tree empties the arena, wherever its root node itself was allocated.
+    int outermost = arena.active && root == arena.outer_root;
     json_decref(root);
-    if (from_arena) {
+    if (outermost) {
         arena.used = 0;
         arena.active = 0;
+        arena.outer_root = NULL;
     }
 }

@@ -11,6 +11,22 @@ struct JSONParsingTests {
         #expect(value["a"] == .object(JSONObject()))
     }
 
+    @Test("documents larger than the parse arena, and many in a row on one thread, parse the same")
+    func parseArena() throws {
+        // A top-level string of 200 KB fills the 64 KiB arena before its root is allocated; a
+        // failed parse and a nested-free sequence follow. Each must leave the next parse intact.
+        let big = String(repeating: "é0123456789", count: 20_000)
+        for _ in 0..<3 {
+            #expect(try JSONValue(parsing: "\"\(big)\"") == .string(big))
+            #expect(throws: JSONError.self) { try JSONValue(parsing: #"{"a": [1, 2"#) }
+            let objects = try (0..<200).map { index in try JSONValue(parsing: #"{"i": \#(index), "s": "\#(big.prefix(index))"}"#) }
+            for (index, object) in objects.enumerated() {
+                #expect(object["i"] == .integer(Int64(index)))
+                #expect(object["s"] == .string(String(big.prefix(index))))
+            }
+        }
+    }
+
     @Test("Python's NaN and Infinity tokens are read")
     func specialFloats() throws {
         let value = try JSONValue(parsing: "[NaN, Infinity, -Infinity, 1.5]")
