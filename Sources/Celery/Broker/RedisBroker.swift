@@ -32,8 +32,10 @@ struct Delivery: Sendable {
 ///
 /// Differences from kombu, all invisible to Python peers: messages are fetched several per
 /// round trip by a Lua script that pops each one and records it in `unacked` atomically
-/// (closing kombu's pop-then-record loss window); only when the queues were empty does the
-/// consumer block in `BRPOP` as kombu does, and records what it got at once.
+/// (closing kombu's pop-then-record loss window); when the queues are empty the consumer
+/// waits with a blocking command that takes nothing, then fetches with the script. Messages
+/// larger than ``scriptedFetchLimit`` are taken as kombu takes every message: popped, then
+/// recorded by the next command on the same connection.
 final class RedisBroker: Sendable {
     let endpoint: RedisEndpoint
     /// Acks, records, restores and publishes; calls from many tasks are pipelined together.
@@ -42,6 +44,19 @@ final class RedisBroker: Sendable {
     private let consumer: RedisConnection
     private let transport = RedisScript(name: "transport", source: RedisBroker.transportScript)
     private let supportsBlockingMove = Atomic<Bool>(true)
+    /// Whether the server has `LMPOP` (Redis 7.0); without it every message goes through the script.
+    private let supportsMultiPop = Atomic<Bool>(true)
+    /// Set when the script last stopped at a message over ``scriptedFetchLimit``: the consumer
+    /// pops without the script until it takes a batch of small messages again.
+    private let takingLargeMessages = Atomic<Bool>(false)
+
+    /// The largest message the transport script fetches. Redis's Lua hashes every byte of
+    /// every string a script touches (twice per message here: the popped entry and its
+    /// `unacked` record), about 2 ns a byte on this machine: for a 100 KB argument that was
+    /// 69% of Redis's time and most of a task's cost. Larger messages are popped with `LMPOP`
+    /// and recorded by the command that follows on the same connection, as kombu records
+    /// every message; the pop-then-record window this reopens for them is one round trip.
+    static let scriptedFetchLimit = 32 * 1024
     /// Queues whose kombu binding this broker has declared.
     private let declaredQueues = Mutex<Set<String>>([])
 
@@ -66,8 +81,61 @@ final class RedisBroker: Sendable {
     /// atomic step as its pop. Runs on the consumer's own connection, so acknowledgements on
     /// the command connection never wait behind a fetch.
     func fetch(keys: [String], limit: Int) async throws -> [Delivery] {
-        let reply = try await transport.run(on: consumer, keys: Self.scriptKeys(keys), arguments: Self.fetchArguments(limit: limit))
-        return try Self.deliveries(from: reply)
+        if takingLargeMessages.load(ordering: .relaxed) {
+            return try await fetchWithoutScript(keys: keys, limit: limit)
+        }
+        let reply = try await transport.run(on: consumer, keys: Self.scriptKeys(keys), arguments: fetchArguments(limit: limit))
+        return try await deliveries(fromScriptReply: reply, keys: keys, limit: limit)
+    }
+
+    /// The script's deliveries; when it stopped at a large message (a lone trailing integer,
+    /// its size), switches to popping without the script and fills the rest of `limit` so.
+    private func deliveries(fromScriptReply reply: RedisReply, keys: [String], limit: Int) async throws -> [Delivery] {
+        var deliveries = try Self.deliveries(from: reply)
+        if let flat = reply.array, flat.count % 3 == 1, flat.last?.integer != nil {
+            takingLargeMessages.store(true, ordering: .relaxed)
+            if deliveries.count < limit {
+                deliveries += try await fetchWithoutScript(keys: keys, limit: limit - deliveries.count)
+            }
+        }
+        return deliveries
+    }
+
+    /// kombu's way for large messages: `LMPOP` up to `limit` entries from the first non-empty
+    /// list, then, at once on the consumer's thread, `ZADD unacked_index` and `HSET unacked`
+    /// for every entry with a delivery tag. Goes back to the script once a batch holds no
+    /// message over ``scriptedFetchLimit``, or the queues are empty.
+    private func fetchWithoutScript(keys: [String], limit: Int) async throws -> [Delivery] {
+        let now = Self.now()
+        let taken = PoppedEntries()
+        let (reply, recorded) = try await consumer.send(
+            RedisCommand("LMPOP", arguments: [keys.count] + keys + ["RIGHT", "COUNT", limit])
+        ) { reply in
+            guard let popped = reply.array, popped.count == 2, let key = popped[0].string, let items = popped[1].array else { return nil }
+            let entries = items.compactMap(\.bytes).map { raw in (raw: raw, record: UnackedRecord(raw: raw, queueKey: key)) }
+            taken.value.withLock { $0 = (key, entries) }
+            let records = entries.compactMap(\.record)
+            guard !records.isEmpty else { return nil }
+            return [
+                RedisCommand("ZADD", arguments: [QueueKeys.unackedIndex] + records.flatMap { [now, $0.deliveryTag] as [any RedisArgumentConvertible] }),
+                RedisCommand("HSET", arguments: [QueueKeys.unacked] + records.flatMap { [$0.deliveryTag, $0.record] as [any RedisArgumentConvertible] }),
+            ]
+        }
+        if case .error(let message) = reply, message.lowercased().contains("unknown command") {
+            supportsMultiPop.store(false, ordering: .relaxed)
+            takingLargeMessages.store(false, ordering: .relaxed)
+            return try await fetch(keys: keys, limit: limit)
+        }
+        try reply.unwrapped(command: "LMPOP")
+        for reply in recorded ?? [] { try reply.unwrapped(command: "ZADD/HSET (unacked record)") }
+        guard let (key, entries) = taken.value.withLock({ $0 }) else {
+            takingLargeMessages.store(false, ordering: .relaxed)
+            return []
+        }
+        if !entries.contains(where: { $0.raw.count > Self.scriptedFetchLimit }) {
+            takingLargeMessages.store(false, ordering: .relaxed)
+        }
+        return entries.map { Delivery(queueKey: key, raw: $0.raw, deliveryTag: $0.record?.deliveryTag) }
     }
 
     /// Waits up to `timeout` seconds for a message, then fetches like ``fetch(keys:limit:)``.
@@ -82,17 +150,18 @@ final class RedisBroker: Sendable {
     func waitAndFetch(keys: [String], limit: Int, timeout: Double) async throws -> [Delivery] {
         guard let first = keys.first else { return [] }
         if supportsBlockingMove.load(ordering: .relaxed) {
-            let transport = self.transport
+            let fetchCommand = transport.loadedCommand(keys: Self.scriptKeys(keys), arguments: fetchArguments(limit: limit))
             let (reply, fetched) = try await consumer.send(RedisCommand("BLMOVE", first, first, "RIGHT", "RIGHT", timeout)) { reply in
                 if case .error = reply { return nil }
-                return transport.loadedCommand(keys: Self.scriptKeys(keys), arguments: Self.fetchArguments(limit: limit)).map { [$0] }
+                return fetchCommand.map { [$0] }
             }
             if case .error(let message) = reply, message.lowercased().contains("unknown command") {
                 supportsBlockingMove.store(false, ordering: .relaxed)
             } else {
                 try reply.unwrapped(command: "BLMOVE")
                 if let fetched = fetched?.first, !RedisScript.isNotLoaded(fetched) {
-                    return try Self.deliveries(from: fetched.unwrapped(command: "EVALSHA (transport fetch)"))
+                    let reply = try fetched.unwrapped(command: "EVALSHA (transport fetch)")
+                    return try await deliveries(fromScriptReply: reply, keys: keys, limit: limit)
                 }
                 return try await fetch(keys: keys, limit: limit)
             }
@@ -106,13 +175,21 @@ final class RedisBroker: Sendable {
         return try await fetch(keys: keys, limit: limit)
     }
 
+    /// What the `LMPOP` follow-up took, handed from the connection's thread to the caller.
+    private final class PoppedEntries: Sendable {
+        let value = Mutex<(key: String, entries: [(raw: [UInt8], record: UnackedRecord?)])?>(nil)
+    }
+
     /// The transport script's keys: `unacked`, `unacked_index`, then the lists.
     private static func scriptKeys(_ lists: [String]) -> [String] {
         [QueueKeys.unacked, QueueKeys.unackedIndex] + lists
     }
 
-    private static func fetchArguments(limit: Int) -> [any RedisArgumentConvertible] {
-        ["fetch", String(limit), now()]
+    /// `fetch limit now [largest]`: the size limit only when large messages can be taken without the script.
+    private func fetchArguments(limit: Int) -> [any RedisArgumentConvertible] {
+        var arguments: [any RedisArgumentConvertible] = ["fetch", String(limit), Self.now()]
+        if supportsMultiPop.load(ordering: .relaxed) { arguments.append(String(Self.scriptedFetchLimit)) }
+        return arguments
     }
 
     /// Declares `queue` as kombu's `queue_bind` does for a queue named in `-Q` or published
@@ -383,8 +460,9 @@ final class RedisBroker: Sendable {
     }
 
     /// KEYS[1] = unacked, KEYS[2] = unacked_index, KEYS[3...] = lists.
-    /// `fetch limit now`: pop up to limit entries from the lists in order, recording each.
-    /// `record raw now`: record one entry already popped from KEYS[3].
+    /// `fetch limit now [largest]`: pop up to limit entries from the lists in order, recording
+    /// each as `[key, raw, tag]`; an entry longer than `largest` is pushed back where it was and
+    /// the reply ends with its length instead (the caller takes it without the script).
     /// `restore tag record payload leftmost`: if `unacked[tag]` still equals record, remove the
     /// tag and push payload to KEYS[3] (kombu's restore_by_tag, with the WATCH made atomic).
     /// `unlock token`: delete the lock KEYS[3] if it still holds token (redis-py's lock release).
@@ -425,12 +503,18 @@ final class RedisBroker: Sendable {
         local mode = ARGV[1]
         if mode == 'fetch' then
           local limit = tonumber(ARGV[2])
+          local largest = tonumber(ARGV[4])
           local out = {}
           local count = 0
           for i = 3, #KEYS do
             while count < limit do
               local raw = redis.call('RPOP', KEYS[i])
               if not raw then break end
+              if largest and #raw > largest then
+                redis.call('RPUSH', KEYS[i], raw)
+                out[#out + 1] = #raw
+                return out
+              end
               out[#out + 1] = KEYS[i]
               out[#out + 1] = raw
               out[#out + 1] = record(KEYS[i], raw, ARGV[3])
@@ -439,8 +523,6 @@ final class RedisBroker: Sendable {
             if count >= limit then break end
           end
           return out
-        elseif mode == 'record' then
-          return record(KEYS[3], ARGV[2], ARGV[3])
         elseif mode == 'restore' then
           if redis.call('HGET', KEYS[1], ARGV[2]) ~= ARGV[3] then return 0 end
           redis.call('ZREM', KEYS[2], ARGV[2])
