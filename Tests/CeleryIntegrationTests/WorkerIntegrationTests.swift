@@ -232,6 +232,78 @@ struct WorkerIntegrationTests {
         #expect(restored.properties.redelivered)
         #expect(restored.args == [1])
     }
+
+    @Test("large messages are taken without the script, in order, and recorded as kombu records them")
+    func largeMessagesBypassTheScript() async throws {
+        let queue = TestRedis.uniqueQueue("large")
+        let url = try TestRedis.url
+        let redis = try TestRedis.connection()
+        defer { redis.close() }
+        let client = try CeleryClient(configuration: CeleryConfiguration(brokerURL: url, defaultQueue: queue))
+        defer { client.close() }
+        let large = String(repeating: "x", count: RedisBroker.scriptedFetchLimit + 1)
+        let arguments: [JSONValue] = ["s1", .string(large), "s2", .string(large), .string(large), "s3", "s4"]
+        let messages = arguments.map { client.makeMessage("t.x", args: [$0]) }
+        for message in messages { _ = try await redis.send(RedisCommand("LPUSH", queue, message.envelopeBytes())) }
+
+        let broker = try RedisBroker(url: url)
+        defer { broker.close() }
+        let keys = RedisBroker.consumeKeys(queues: [queue])
+        var taken: [Delivery] = []
+        for _ in 0..<10 where taken.count < messages.count {
+            taken += try await broker.fetch(keys: keys, limit: 2)
+        }
+        #expect(taken.map(\.raw) == messages.map { $0.envelopeBytes() })
+        for (delivery, message) in zip(taken, messages) {
+            let tag = try #require(message.properties.deliveryTag)
+            #expect(delivery.deliveryTag == Array(tag.utf8))
+            let record = try await redis.send(RedisCommand("HGET", "unacked", tag))
+            #expect(record.bytes == Array("[".utf8) + delivery.raw + Array(#", "", "\#(queue)"]"#.utf8))
+            #expect(try await redis.send(RedisCommand("ZSCORE", "unacked_index", tag)).bytes != nil)
+            try await broker.ack(deliveryTag: Array(tag.utf8))
+        }
+        #expect(try await redis.send(RedisCommand("LLEN", queue)).integer == 0)
+    }
+
+    @Test("a stored SUCCESS is kept and anything else is replaced, for small and large documents alike")
+    func storedSuccessIsFinal() async throws {
+        let url = try TestRedis.url
+        let redis = try TestRedis.connection()
+        defer { redis.close() }
+        let backend = try RedisResultBackend(url: url, expires: .seconds(60))
+        defer { backend.close() }
+        for size in [10, RedisResultBackend.scriptedStoreLimit + 1] {
+            let id = UUID().uuidString
+            let value = JSONValue.string(String(repeating: "v", count: size))
+            let done = CeleryTime.isoformat(Date())
+            func document(_ status: TaskState) -> TaskResultDocument {
+                TaskResultDocument(taskID: id, status: status, result: value, dateDone: done)
+            }
+            #expect(try await backend.store(document(.started)))
+            #expect(try await backend.store(document(.success)))
+            #expect(try await backend.store(document(.failure)) == false)
+            let stored = try #require(try await redis.send(RedisCommand("GET", "celery-task-meta-\(id)")).bytes)
+            #expect(stored == document(.success).jsonBytes())
+            #expect(try await redis.send(RedisCommand("TTL", "celery-task-meta-\(id)")).integer ?? 0 > 0)
+        }
+    }
+
+    @Test("the Swift unacked record matches the script's: kombu's tail, or the parsed envelope")
+    func unackedRecordReading() throws {
+        let tail = #"{"body": "e30=", "headers": {}, "properties": {"delivery_info": {"exchange": "ex", "routing_key": "rk"}, "priority": 0, "body_encoding": "base64", "delivery_tag": "t-1"}}"#
+        let kombu = try #require(UnackedRecord(raw: Array(tail.utf8), queueKey: "q"))
+        #expect(kombu.deliveryTag == Array("t-1".utf8))
+        #expect(kombu.record == Array(("[" + tail + #", "ex", "rk"]"#).utf8))
+
+        let reordered = #"{"properties": {"delivery_tag": "t-2", "delivery_info": {"routing_key": "r/k"}}, "body": "e30="}"#
+        let parsed = try #require(UnackedRecord(raw: Array(reordered.utf8), queueKey: "q\u{06}\u{16}3"))
+        #expect(parsed.deliveryTag == Array("t-2".utf8))
+        #expect(parsed.record == Array(("[" + reordered + #", "", "r/k"]"#).utf8))
+
+        let untagged = #"{"properties": {"delivery_tag": 7}, "body": ""}"#
+        #expect(UnackedRecord(raw: Array(untagged.utf8), queueKey: "q") == nil)
+        #expect(UnackedRecord(raw: Array("not json".utf8), queueKey: "q") == nil)
+    }
 }
 
 @Suite("Client messages")

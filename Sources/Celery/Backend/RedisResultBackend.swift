@@ -29,12 +29,36 @@ final class RedisResultBackend: Sendable {
     /// trips, and a window in which another worker's write can slip between the check and the
     /// set. Here one script does the same commands on the same key atomically, in one round
     /// trip; what Python peers see (the key, its document, the notification) is the same.
+    /// Documents over ``scriptedStoreLimit`` are stored as Celery stores them, check and
+    /// write in two round trips.
     @discardableResult
     func store(_ document: TaskResultDocument) async throws -> Bool {
+        let key = QueueKeys.resultKey(taskID: document.taskID)
+        let body = document.jsonBytes()
+        guard body.count <= Self.scriptedStoreLimit else {
+            let existing = try await connection.send(RedisCommand("GET", key)).unwrapped(command: "GET")
+            if let stored = existing.bytes, Self.isSuccess(stored) { return false }
+            try await setAndPublish(key, body)
+            return true
+        }
         let expires = expires.map { max(0, Int($0.components.seconds)) } ?? 0
-        let reply = try await Self.storeScript.run(
-            on: connection, keys: [QueueKeys.resultKey(taskID: document.taskID)], arguments: [document.jsonBytes(), expires])
+        let reply = try await Self.storeScript.run(on: connection, keys: [key], arguments: [body, expires])
         return reply.integer == 1
+    }
+
+    /// The largest document the store script writes. Redis's Lua hashes every byte of each
+    /// argument (see ``RedisBroker/scriptedFetchLimit``): a 100 KB result cost Redis more in
+    /// hashing than everything else the task needed.
+    static let scriptedStoreLimit = 32 * 1024
+
+    /// Whether a stored document is a SUCCESS, as the store script judges it: its `status`,
+    /// or for a document that is not strict JSON, the text `"status": "SUCCESS"` in it.
+    static func isSuccess(_ stored: [UInt8]) -> Bool {
+        if case .object(let document)? = try? JSONValue(parsing: stored) {
+            return document["status"] == "SUCCESS"
+        }
+        let marker = Array(#""status": "SUCCESS""#.utf8)
+        return stored.count >= marker.count && (0...(stored.count - marker.count)).contains { stored[$0..<($0 + marker.count)].elementsEqual(marker) }
     }
 
     /// `KEYS[1]` the result key, `ARGV[1]` the document, `ARGV[2]` seconds to live (0: none):
