@@ -66,12 +66,17 @@ def drain(client, ids, commands, cwd, env, timeout=600):
     try:
         deadline = time.monotonic() + timeout
         results = {}
+        keys = [f"celery-task-meta-{t}" for t in ids]
         while time.monotonic() < deadline:
-            pending = [t for t in ids if t not in results]
-            results.update({t: m for t, m in H.fetch_results(client, pending, chunk=5000).items()
-                            if m.get("status") in ("SUCCESS", "FAILURE")})
-            if len(results) == len(ids):
-                break
+            # Count stored results with EXISTS (no payload read while the worker runs, so large
+            # results do not load the machine being measured), then read them once at the end.
+            stored = sum(client.exists(*keys[i:i + 5000]) for i in range(0, len(keys), 5000))
+            if stored == len(ids):
+                pending = [t for t in ids if t not in results]
+                results.update({t: m for t, m in H.fetch_results(client, pending, chunk=500).items()
+                                if m.get("status") in ("SUCCESS", "FAILURE")})
+                if len(results) == len(ids):
+                    break
             if any(p.poll() is not None for p in procs):
                 raise SystemExit(f"a worker exited early: {commands}")
             time.sleep(0.2)
