@@ -16,13 +16,32 @@ extension JSONValue {
     ///   - maximumDepth: how deeply arrays and objects may nest.
     /// - Throws: ``JSONError`` with code `syntax` (jansson's message, line and column) or `tooDeep`.
     public init(parsing bytes: UnsafeRawBufferPointer, maximumDepth: Int = JSONValue.defaultMaximumDepth) throws {
+        try self.init(parsing: bytes, maximumDepth: maximumDepth, liftingStrings: true)
+    }
+
+    /// Parses JSON text; see ``init(parsing:maximumDepth:)-(UnsafeRawBufferPointer,_)``.
+    ///
+    /// - Parameter liftingStrings: whether large string literals are taken out of the text and
+    ///   decoded in Swift before jansson reads it (see ``StringLifter``); the result is the
+    ///   same either way, only faster with it. Without it, jansson reads everything.
+    init(parsing bytes: UnsafeRawBufferPointer, maximumDepth: Int, liftingStrings: Bool) throws {
+        let lifted = liftingStrings ? StringLifter.lift(bytes) : nil
         do throws(JSONError) {
-            self = try JanssonDocument.parse(bytes, maximumDepth: maximumDepth, extendedTokens: false)
+            self = try JanssonDocument.parse(bytes, lifted: lifted, maximumDepth: maximumDepth, extendedTokens: false)
         } catch {
+            guard error.code == .syntax else { throw error }
             // Python-only tokens make jansson fail; rewrite them into marked strings and retry.
-            guard error.code == .syntax, let rewritten = PythonTokenRewriter.rewrite(bytes) else { throw error }
-            self = try rewritten.withUnsafeBytes { buffer in
-                try JanssonDocument.parse(buffer, maximumDepth: maximumDepth, extendedTokens: true)
+            if let rewritten = PythonTokenRewriter.rewrite(bytes) {
+                self = try rewritten.withUnsafeBytes { buffer throws(JSONError) in
+                    try JanssonDocument.parseReportingOriginalErrors(
+                        buffer, maximumDepth: maximumDepth, extendedTokens: true, liftingStrings: liftingStrings)
+                }
+            } else if lifted != nil {
+                // jansson refused the skeleton, so it refuses the text too: let it say so, with
+                // positions in the text rather than in the skeleton.
+                self = try JanssonDocument.parse(bytes, lifted: nil, maximumDepth: maximumDepth, extendedTokens: false)
+            } else {
+                throw error
             }
         }
     }
@@ -43,7 +62,41 @@ extension JSONValue {
 /// The jansson side of parsing: load a `json_t` tree (in the thread's parse arena, see
 /// CJanssonArena) and copy it into ``JSONValue``s, freeing the tree before returning.
 private enum JanssonDocument {
-    static func parse(_ bytes: UnsafeRawBufferPointer, maximumDepth: Int, extendedTokens: Bool) throws(JSONError) -> JSONValue {
+    /// Parses `bytes`, or the skeleton of `lifted` (taken from `bytes`) in its place.
+    ///
+    /// jansson accepts a skeleton exactly when it accepts the original text, and the values
+    /// are the same; only the line and column of a syntax error may differ.
+    static func parse(
+        _ bytes: UnsafeRawBufferPointer, lifted: LiftedStrings?, maximumDepth: Int, extendedTokens: Bool
+    ) throws(JSONError) -> JSONValue {
+        guard let lifted else {
+            return try parseText(bytes, lifted: nil, maximumDepth: maximumDepth, extendedTokens: extendedTokens)
+        }
+        return try lifted.skeleton.withUnsafeBytes { skeleton in
+            Result { () throws(JSONError) in
+                try parseText(skeleton, lifted: lifted, maximumDepth: maximumDepth, extendedTokens: extendedTokens)
+            }
+        }.get()
+    }
+
+    /// Parses `bytes`, lifting large strings out when that applies; a syntax error is always
+    /// jansson's for `bytes` itself (a refused skeleton is followed by a plain parse).
+    static func parseReportingOriginalErrors(
+        _ bytes: UnsafeRawBufferPointer, maximumDepth: Int, extendedTokens: Bool, liftingStrings: Bool
+    ) throws(JSONError) -> JSONValue {
+        let lifted = liftingStrings ? StringLifter.lift(bytes) : nil
+        do throws(JSONError) {
+            return try parse(bytes, lifted: lifted, maximumDepth: maximumDepth, extendedTokens: extendedTokens)
+        } catch where error.code == .syntax && lifted != nil {
+            return try parse(bytes, lifted: nil, maximumDepth: maximumDepth, extendedTokens: extendedTokens)
+        }
+    }
+
+    /// Loads `bytes` with jansson and converts the tree; `lifted` holds the values of the
+    /// placeholders in `bytes`, when it is a skeleton.
+    private static func parseText(
+        _ bytes: UnsafeRawBufferPointer, lifted: LiftedStrings?, maximumDepth: Int, extendedTokens: Bool
+    ) throws(JSONError) -> JSONValue {
         var error = json_error_t()
         let flags = size_t(JSON_DECODE_ANY | JSON_ALLOW_NUL)
         let empty: [CChar] = [0]
@@ -57,13 +110,15 @@ private enum JanssonDocument {
             throw JSONError(code: .syntax, message: "\(text) (line \(error.line), column \(error.column))")
         }
         defer { cjansson_arena_release(root) }
-        var converter = Converter(maximumDepth: maximumDepth, extendedTokens: extendedTokens)
+        var converter = Converter(maximumDepth: maximumDepth, extendedTokens: extendedTokens, lifted: lifted)
         return try converter.convert(root, depth: 0)
     }
 
     struct Converter {
         let maximumDepth: Int
         let extendedTokens: Bool
+        /// The values behind the placeholders, when the parsed text is a skeleton.
+        let lifted: LiftedStrings?
 
         mutating func convert(_ json: UnsafeMutablePointer<json_t>, depth: Int) throws(JSONError) -> JSONValue {
             switch cjansson_typeof(json) {
@@ -91,9 +146,11 @@ private enum JanssonDocument {
                 }
                 return .array(elements)
             case JSON_STRING:
-                let text = String(
-                    decoding: UnsafeRawBufferPointer(start: json_string_value(json), count: json_string_length(json)),
-                    as: UTF8.self)
+                let bytes = UnsafeRawBufferPointer(start: json_string_value(json), count: json_string_length(json))
+                if let lifted, let value = lifted.value(forPlaceholder: bytes) {
+                    return .string(value)
+                }
+                let text = String(decoding: bytes, as: UTF8.self)
                 if extendedTokens, let token = PythonTokenRewriter.token(fromMarkedString: text) {
                     return token
                 }
