@@ -326,9 +326,11 @@ public final class CeleryWorker: Service, Sendable {
         let id = message.headers.id
         let shownName = message.headers.shadow ?? message.headers.task
         let acksLate = definition.options.acksLate ?? workerConfiguration.acksLate
-        // Early ack: acknowledged before the task runs (at most once), as Celery does, so a
+        // Early ack: acknowledged as the task starts (at most once), as Celery does, so a
         // message that brings the process down is not redelivered to every worker in turn.
-        if !acksLate { await finish(delivery) }
+        // The ack goes out now and its reply is awaited when the task has run, so its round
+        // trip overlaps the task instead of delaying it.
+        async let earlyAck: Void = acksLate ? () : finish(delivery)
         if configuration.trackStarted {
             let started: JSONValue = [
                 "pid": .integer(Int64(ProcessInfo.processInfo.processIdentifier)),
@@ -376,6 +378,7 @@ public final class CeleryWorker: Service, Sendable {
             logger.info("Task \(shownName)[\(id)] terminated by revoke")
             await revokeResult(of: message, queue: delivery.queue, reason: "terminated", logger: logger)
             if acksLate { await finish(delivery) }
+            await earlyAck
             return
         }
         if Task.isCancelled, case .finished(.failure) = outcome {
@@ -383,12 +386,14 @@ public final class CeleryWorker: Service, Sendable {
             // so an acks_late task stays in unacked for the visibility restore, as in Celery.
             logger.warning("Task \(shownName)[\(id)] interrupted by cold shutdown; its message is left unacknowledged")
             if acksLate { buffer.release() }
+            await earlyAck
             return
         }
         let context = Completion(
             message: message, delivery: delivery, definition: definition, acksLate: acksLate, ignoreResult: ignoreResult,
             hardLimit: hardLimit, softLimit: softLimit, runtimeSeconds: runtimeSeconds, logger: logger)
         await completions.start { await self.complete(context, outcome: outcome) }
+        await earlyAck
     }
 
     /// What the work after a task needs to know about it.
