@@ -417,8 +417,26 @@ final class ResultListener: Sendable {
         if empty { subscriber.unsubscribe(channel) }
     }
 
+    /// Whether a notification (not a ``lookAgain``) is waiting for `token`.
+    func hasDelivered(_ channel: String, token: UInt64) -> Bool {
+        store.state.withLock { boxes in
+            boxes[channel]?[token]?.messages.contains { $0 != ResultListener.lookAgain } ?? false
+        }
+    }
+
+    /// The oldest message already delivered for `token`, without waiting.
+    private func delivered(_ channel: String, token: UInt64) -> [UInt8]? {
+        store.state.withLock { boxes in
+            guard var box = boxes[channel]?[token], !box.messages.isEmpty else { return nil }
+            let message = box.messages.removeFirst()
+            boxes[channel]?[token] = box
+            return message
+        }
+    }
+
     /// The next message for `token`, or `nil` when `timeout` passes first (or the task is cancelled).
     func next(_ channel: String, token: UInt64, timeout: Duration) async -> [UInt8]? {
+        if let message = delivered(channel, token: token) { return message }
         let timer = Task {
             // Cancelled when a message came first: then it must not wake the next call's waiter.
             do { try await Task.sleep(for: timeout) } catch { return }

@@ -66,9 +66,12 @@ public struct AsyncResult: Sendable {
             try await listener.subscribe(channel)
         }
         var lastSeen: TaskState?
-        // The stored document is read at first, and again whenever the subscription was
-        // restored after a reconnect (a notification may have been lost meanwhile).
-        var readStored = true
+        // The stored document is read at first, as Celery's ResultConsumer reads it when a
+        // wait begins (the task may have finished before the subscription), unless a
+        // notification already came on the confirmed subscription: nothing older matters
+        // then. It is read again whenever the subscription was restored after a reconnect
+        // (a notification may have been lost meanwhile).
+        var readStored = listener.hasDelivered(channel, token: token) == false
         while true {
             if readStored, let stored = try await whileUnreachable(until: deadline, waitingFor: timeout, "read the result", {
                 try await backend.get(taskID: id)
