@@ -6,7 +6,7 @@ public enum Base64 {
     private static let alphabet: [UInt8] = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8)
     private static let invalid: UInt8 = 0xFF
     private static let decodeTable: [UInt8] = {
-        var table = [UInt8](repeating: 0xFF, count: 256)
+        var table = [UInt8](repeating: invalid, count: 256)
         for (index, character) in alphabet.enumerated() { table[Int(character)] = UInt8(index) }
         return table
     }()
@@ -63,24 +63,35 @@ public enum Base64 {
         var valid = true
         let output = decodeTable.withUnsafeBufferPointer { table in
             [UInt8](unsafeUninitializedCapacity: text.count / 4 * 3) { output, initialized in
-                var out = 0
+                // Values are 0...63 and `invalid` is 0xFF: one test of bit 7 checks a whole quad.
+                @inline(__always) func decodeQuad(_ a: UInt8, _ b: UInt8, _ c: UInt8, _ d: UInt8, at out: Int) -> Bool {
+                    guard (a | b | c | d) & 0x80 == 0 else { return false }
+                    let chunk = UInt32(a) << 18 | UInt32(b) << 12 | UInt32(c) << 6 | UInt32(d)
+                    output[out] = UInt8(truncatingIfNeeded: chunk >> 16)
+                    output[out + 1] = UInt8(truncatingIfNeeded: chunk >> 8)
+                    output[out + 2] = UInt8(truncatingIfNeeded: chunk)
+                    return true
+                }
+                let lastQuad = text.count - 4
                 var input = 0
-                while input < text.count {
-                    let a = table[Int(text[input])]
-                    let b = table[Int(text[input + 1])]
-                    let lastQuad = input + 4 == text.count
-                    let c = lastQuad && padding >= 2 ? 0 : table[Int(text[input + 2])]
-                    let d = lastQuad && padding >= 1 ? 0 : table[Int(text[input + 3])]
-                    if (a | b | c | d) == invalid || a == invalid || b == invalid || c == invalid || d == invalid {
+                var out = 0
+                // Every quad but the last has no padding.
+                while input < lastQuad {
+                    guard decodeQuad(
+                        table[Int(text[input])], table[Int(text[input + 1])],
+                        table[Int(text[input + 2])], table[Int(text[input + 3])], at: out)
+                    else {
                         valid = false
                         break
                     }
-                    let chunk = UInt32(a) << 18 | UInt32(b) << 12 | UInt32(c) << 6 | UInt32(d)
-                    output[out] = UInt8(chunk >> 16 & 0xFF)
-                    output[out + 1] = UInt8(chunk >> 8 & 0xFF)
-                    output[out + 2] = UInt8(chunk & 0xFF)
-                    out += 3
                     input += 4
+                    out += 3
+                }
+                if valid {
+                    valid = decodeQuad(
+                        table[Int(text[lastQuad])], table[Int(text[lastQuad + 1])],
+                        padding >= 2 ? 0 : table[Int(text[lastQuad + 2])], padding >= 1 ? 0 : table[Int(text[lastQuad + 3])],
+                        at: out)
                 }
                 initialized = valid ? outputCount : 0
             }

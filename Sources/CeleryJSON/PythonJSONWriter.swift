@@ -68,11 +68,9 @@ public enum PythonJSONString {
         var index = 0
         let count = bytes.count
         while index < count {
+            index = ASCIIScan.firstSpecialByte(in: bytes, from: index)
+            guard index < count else { break }
             let byte = bytes[index]
-            if byte >= 0x20, byte < 0x7F, byte != 0x22, byte != 0x5C {
-                index += 1
-                continue
-            }
             if runStart < index { output.append(contentsOf: UnsafeRawBufferPointer(rebasing: bytes[runStart..<index])) }
             switch byte {
             case 0x22: output.append(contentsOf: [0x5C, 0x22])

@@ -199,13 +199,17 @@ extension TaskMessage {
         let prefix: [UInt8] = Array(#"{"body": ""#.utf8)
         guard raw.count > prefix.count, raw[0..<prefix.count].elementsEqual(prefix) else { return nil }
         var end = prefix.count
-        while end < raw.count {
-            let byte = raw[end]
-            if byte == UInt8(ascii: "\"") { break }
-            if byte == UInt8(ascii: "\\") || byte < 0x20 || byte >= 0x80 { return nil }
-            end += 1
+        let closed = raw.withUnsafeBytes { bytes -> Bool in
+            while true {
+                end = ASCIIScan.firstSpecialByte(in: bytes, from: end)
+                guard end < bytes.count else { return false }
+                let byte = bytes[end]
+                if byte == UInt8(ascii: "\"") { return true }
+                if byte != 0x7F { return false }  // an escape, a control character or non-ASCII: let jansson read it
+                end += 1
+            }
         }
-        guard end < raw.count else { return nil }
+        guard closed else { return nil }
         var rest = prefix
         rest.append(contentsOf: raw[end...])
         return (prefix.count..<end, rest)

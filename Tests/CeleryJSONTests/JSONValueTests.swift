@@ -136,5 +136,47 @@ struct PythonJSONWriterTests {
         #expect(Base64.decode(Array("YW55=GNh".utf8)) == nil)
         #expect(Base64.decode(Array("YW5".utf8)) == nil)
         #expect(Base64.decode(Array("!!!!".utf8)) == nil)
+        #expect(Base64.decode(Array("AB=C".utf8)) == nil)
+        #expect(Base64.decode(Array("A=B=".utf8)) == nil)
+        var generator = SystemRandomNumberGenerator()
+        for length in 0..<200 {
+            let bytes = (0..<length).map { _ in UInt8.random(in: 0...255, using: &generator) }
+            let text = Base64.encode(bytes)
+            #expect(Base64.decode(text) == bytes)
+            guard !text.isEmpty else { continue }
+            var corrupted = text
+            corrupted[Int.random(in: 0..<(text.count - 2), using: &generator)] = UInt8(ascii: "*")
+            #expect(Base64.decode(corrupted) == nil)
+        }
+    }
+
+    @Test("strings of any length are escaped byte for byte as Python's json.dumps escapes them")
+    func stringEscapingAtEveryOffset() {
+        // A reference that judges every byte on its own, against the writer's eight-at-a-time scan.
+        func reference(_ text: String) -> String {
+            var out = "\""
+            for unit in text.utf16 {
+                switch unit {
+                case 0x22: out += "\\\""
+                case 0x5C: out += "\\\\"
+                case 0x0A: out += "\\n"
+                case 0x0D: out += "\\r"
+                case 0x09: out += "\\t"
+                case 0x08: out += "\\b"
+                case 0x0C: out += "\\f"
+                case 0x20..<0x7F: out.unicodeScalars.append(Unicode.Scalar(UInt8(unit)))
+                default: out += "\\u" + String(repeating: "0", count: 4 - String(unit, radix: 16).count) + String(unit, radix: 16)
+                }
+            }
+            return out + "\""
+        }
+        let pieces: [String] = ["a", "Z", " ", "~", "\"", "\\", "\n", "\u{7F}", "\u{01}", "é", "€", "😀", "/"]
+        var generator = SystemRandomNumberGenerator()
+        for length in 0..<120 {
+            let text = (0..<length).map { _ in pieces.randomElement(using: &generator)! }.joined()
+            #expect(JSONValue.string(text).pythonJSONString() == reference(text))
+            let plain = String(repeating: "x", count: length) + "\u{7F}" + String(repeating: "y", count: length % 9)
+            #expect(JSONValue.string(plain).pythonJSONString() == reference(plain))
+        }
     }
 }
