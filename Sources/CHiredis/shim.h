@@ -24,4 +24,8 @@ static inline int chiredis_buffered_reply(redisContext *c, void **reply) {
     return redisReaderGetReply(c->reader, reply);
 }
 
+/// Sets how much free space the reader's buffer may keep once it is empty (hiredis frees a
+/// larger one and starts again from nothing; 0 keeps any size).
+static inline void chiredis_set_reader_max_idle_buffer(redisContext *c, size_t bytes) { c->reader->maxbuf = bytes; }
+
 #endif

@@ -35,6 +35,10 @@ final class RedisContext {
             throw RedisError(code: .connectionFailed, message: "cannot connect to \(endpoint): \(text)")
         }
         context = connected
+        // hiredis frees its read buffer whenever it empties with more than 16 KiB free, so
+        // every large reply grew it again from nothing, reallocating and copying at each
+        // doubling and faulting in fresh pages; keep up to 1 MiB instead.
+        chiredis_set_reader_max_idle_buffer(connected, Self.readerIdleBuffer)
         if case .tcp = endpoint.address { _ = redisEnableKeepAlive(connected) }
         if let readTimeout { _ = redisSetTimeout(connected, Self.timeval(readTimeout)) }
 
@@ -60,6 +64,9 @@ final class RedisContext {
     deinit {
         redisFree(context)
     }
+
+    /// The free space a connection's read buffer keeps between replies.
+    static let readerIdleBuffer = 1 << 20
 
     /// The socket, for poll(2).
     var fileDescriptor: Int32 { chiredis_fd(context) }
