@@ -288,6 +288,48 @@ struct WorkerIntegrationTests {
         }
     }
 
+    @Test("acks and results of many tasks at once go out in batches, each one carried out")
+    func batchedAcksAndStores() async throws {
+        let queue = TestRedis.uniqueQueue("batched")
+        let url = try TestRedis.url
+        let redis = try TestRedis.connection()
+        defer { redis.close() }
+        let client = try CeleryClient(configuration: CeleryConfiguration(brokerURL: url, defaultQueue: queue))
+        defer { client.close() }
+        let messages = (0..<300).map { client.makeMessage("t.x", args: [.integer(Int64($0))]) }
+        _ = try await redis.pipeline(messages.map { RedisCommand("LPUSH", queue, $0.envelopeBytes()) })
+        let broker = try RedisBroker(url: url)
+        defer { broker.close() }
+        var deliveries: [Delivery] = []
+        while deliveries.count < messages.count {
+            let fetched = try await broker.fetch(keys: RedisBroker.consumeKeys(queues: [queue]), limit: 100)
+            #expect(!fetched.isEmpty)
+            guard !fetched.isEmpty else { break }
+            deliveries += fetched
+        }
+        let backend = try RedisResultBackend(url: url, expires: .seconds(60))
+        defer { backend.close() }
+        let done = CeleryTime.isoformat(Date())
+        let written = try await withThrowingTaskGroup(of: Bool.self) { group in
+            for (delivery, message) in zip(deliveries, messages) {
+                group.addTask {
+                    try await broker.ack(deliveryTag: try #require(delivery.deliveryTag))
+                    return try await backend.store(TaskResultDocument(
+                        taskID: message.headers.id, status: .success, result: message.args[0], dateDone: done))
+                }
+            }
+            return try await group.reduce(0) { $0 + ($1 ? 1 : 0) }
+        }
+        #expect(written == messages.count)
+        for message in messages {
+            let tag = try #require(message.properties.deliveryTag)
+            #expect(try await redis.send(RedisCommand("HEXISTS", "unacked", tag)).integer == 0)
+            #expect(try await redis.send(RedisCommand("ZSCORE", "unacked_index", tag)) == .null)
+            let stored = try #require(try await redis.send(RedisCommand("GET", "celery-task-meta-\(message.headers.id)")).bytes)
+            #expect(try TaskResultDocument(json: JSONValue(parsing: stored)).result == message.args[0])
+        }
+    }
+
     @Test("the Swift unacked record matches the script's: kombu's tail, or the parsed envelope")
     func unackedRecordReading() throws {
         let tail = #"{"body": "e30=", "headers": {}, "properties": {"delivery_info": {"exchange": "ex", "routing_key": "rk"}, "priority": 0, "body_encoding": "base64", "delivery_tag": "t-1"}}"#
@@ -366,5 +408,42 @@ struct ControlClientTests {
             #expect(error.state == .revoked)
             #expect(error.exception.type == "TaskRevokedError")
         }
+    }
+}
+
+@Suite("Request batching")
+struct RequestBatcherTests {
+    @Test("each request gets its own output; requests made while a batch runs form the next one")
+    func outputsAndBatches() async throws {
+        let sizes = Mutex<[Int]>([])
+        let batcher = RequestBatcher<Int, Int>(maximumBatch: 50) { requests in
+            sizes.withLock { $0.append(requests.count) }
+            try await Task.sleep(for: .milliseconds(20))
+            return requests.map { $0 * 2 }
+        }
+        let outputs = try await withThrowingTaskGroup(of: (Int, Int).self) { group in
+            for value in 0..<200 { group.addTask { (value, try await batcher.submit(value)) } }
+            return try await group.reduce(into: [Int: Int]()) { $0[$1.0] = $1.1 }
+        }
+        #expect(outputs.count == 200)
+        #expect(outputs.allSatisfy { $0.value == $0.key * 2 })
+        let batches = sizes.withLock { $0 }
+        #expect(batches.reduce(0, +) == 200)
+        #expect(batches.allSatisfy { $0 <= 50 })
+        #expect(batches.count < 200)
+        // A lone request goes out at once, on its own.
+        #expect(try await batcher.submit(21) == 42)
+        #expect(sizes.withLock { $0.last } == 1)
+    }
+
+    @Test("a failed batch fails every request in it, and the next batch is carried out")
+    func failures() async throws {
+        struct Refused: Error {}
+        let batcher = RequestBatcher<Int, Int> { requests in
+            if requests.contains(-1) { throw Refused() }
+            return requests
+        }
+        await #expect(throws: Refused.self) { try await batcher.submit(-1) }
+        #expect(try await batcher.submit(7) == 7)
     }
 }

@@ -10,10 +10,18 @@ final class RedisResultBackend: Sendable {
     private let expires: Duration?
     private let listener = Mutex<ResultListener?>(nil)
 
+    /// Documents up to ``scriptedStoreLimit``, stored together by one script call per batch.
+    private let smallDocuments: RequestBatcher<(key: String, body: [UInt8]), Bool>
+
     init(url: String, expires: Duration?) throws {
         endpoint = try RedisEndpoint(url: url)
-        connection = RedisConnection(endpoint: endpoint, name: "backend")
+        let connection = RedisConnection(endpoint: endpoint, name: "backend")
+        self.connection = connection
         self.expires = expires
+        let secondsToLive = expires.map { max(0, Int($0.components.seconds)) } ?? 0
+        smallDocuments = RequestBatcher { documents in
+            try await Self.storeBatch(documents, on: connection, secondsToLive: secondsToLive)
+        }
     }
 
     func close() {
@@ -41,9 +49,19 @@ final class RedisResultBackend: Sendable {
             try await setAndPublish(key, body)
             return true
         }
-        let expires = expires.map { max(0, Int($0.components.seconds)) } ?? 0
-        let reply = try await Self.storeScript.run(on: connection, keys: [key], arguments: [body, expires])
-        return reply.integer == 1
+        return try await smallDocuments.submit((key, body))
+    }
+
+    /// Stores documents of many tasks with one call of the store script.
+    private static func storeBatch(
+        _ documents: [(key: String, body: [UInt8])], on connection: RedisConnection, secondsToLive: Int
+    ) async throws -> [Bool] {
+        let reply = try await storeScript.run(
+            on: connection, keys: documents.map(\.key), arguments: [secondsToLive] + documents.map(\.body))
+        guard let flags = reply.array, flags.count == documents.count else {
+            throw RedisError(code: .unexpectedReply, message: "the store script answered \(reply) for \(documents.count) documents")
+        }
+        return flags.map { $0.integer == 1 }
     }
 
     /// The largest document the store script writes. Redis's Lua hashes every byte of each
@@ -61,25 +79,38 @@ final class RedisResultBackend: Sendable {
         return stored.count >= marker.count && (0...(stored.count - marker.count)).contains { stored[$0..<($0 + marker.count)].elementsEqual(marker) }
     }
 
-    /// `KEYS[1]` the result key, `ARGV[1]` the document, `ARGV[2]` seconds to live (0: none):
-    /// keeps a stored SUCCESS, else writes and publishes the document. Returns 1 when written.
-    static let storeScript = RedisScript(name: "store result", source: #"""
-        local existing = redis.call('GET', KEYS[1])
-        if existing then
-          local ok, doc = pcall(cjson.decode, existing)
-          if ok and type(doc) == 'table' then
-            if doc['status'] == 'SUCCESS' then return 0 end
-          elseif string.find(existing, '"status": "SUCCESS"', 1, true) then
-            return 0  -- NaN/Infinity in the result: not cjson's JSON, but Python's
+    /// `KEYS` the result keys, `ARGV[1]` seconds to live (0: none), `ARGV[1 + i]` the document
+    /// for `KEYS[i]`: for each key in order, keeps a stored SUCCESS, else writes and publishes
+    /// the document. Returns an array with 1 for each document written, 0 for each kept.
+    static let storeScript = RedisScript(name: "store results", source: #"""
+        local ttl = tonumber(ARGV[1])
+        local written = {}
+        for i, key in ipairs(KEYS) do
+          local document = ARGV[i + 1]
+          local kept = false
+          local existing = redis.call('GET', key)
+          if existing then
+            local ok, doc = pcall(cjson.decode, existing)
+            if ok and type(doc) == 'table' then
+              kept = doc['status'] == 'SUCCESS'
+            else
+              -- NaN/Infinity in the result: not cjson's JSON, but Python's
+              kept = string.find(existing, '"status": "SUCCESS"', 1, true) ~= nil
+            end
+          end
+          if kept then
+            written[i] = 0
+          else
+            if ttl > 0 then
+              redis.call('SETEX', key, ttl, document)
+            else
+              redis.call('SET', key, document)
+            end
+            redis.call('PUBLISH', key, document)
+            written[i] = 1
           end
         end
-        if tonumber(ARGV[2]) > 0 then
-          redis.call('SETEX', KEYS[1], ARGV[2], ARGV[1])
-        else
-          redis.call('SET', KEYS[1], ARGV[1])
-        end
-        redis.call('PUBLISH', KEYS[1], ARGV[1])
-        return 1
+        return written
         """#)
 
     /// The Redis backend's `_set`: SETEX with the result expiry (SET without one) and PUBLISH

@@ -1,0 +1,74 @@
+import Synchronization
+
+/// Gathers requests that many tasks make at about the same time and carries them out
+/// together: one `perform` call for a whole batch, so Redis runs one command for many
+/// acknowledgements or one script call for many results instead of one each.
+///
+/// While a batch is under way, new requests wait and form the next one; when nothing is
+/// under way a request goes out at once, so a lone request is never held back to wait for
+/// company. Every request of a batch gets the batch's outcome: its own output, or the error.
+final class RequestBatcher<Request: Sendable, Output: Sendable>: Sendable {
+    private typealias Waiter = (request: Request, continuation: CheckedContinuation<Output, any Error>)
+
+    private struct State: Sendable {
+        var waiting: [Waiter] = []
+        var performing = false
+    }
+
+    private let state = Mutex(State())
+    private let maximumBatch: Int
+    private let perform: @Sendable ([Request]) async throws -> [Output]
+
+    /// - Parameters:
+    ///   - maximumBatch: the most requests one `perform` call gets.
+    ///   - perform: carries out a batch; returns one output per request, in order.
+    init(maximumBatch: Int = 256, perform: @escaping @Sendable ([Request]) async throws -> [Output]) {
+        self.maximumBatch = max(1, maximumBatch)
+        self.perform = perform
+    }
+
+    /// Carries out `request` with whatever others are waiting, and returns its output.
+    func submit(_ request: Request) async throws -> Output {
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Output, any Error>) in
+            let startPerforming = state.withLock { state -> Bool in
+                state.waiting.append((request, continuation))
+                guard !state.performing else { return false }
+                state.performing = true
+                return true
+            }
+            if startPerforming { Task { await self.performWaiting() } }
+        }
+    }
+
+    /// Performs batches until no request waits.
+    private func performWaiting() async {
+        while true {
+            let batch = state.withLock { state -> [Waiter] in
+                guard !state.waiting.isEmpty else {
+                    state.performing = false
+                    return []
+                }
+                let taken = Array(state.waiting.prefix(maximumBatch))
+                state.waiting.removeFirst(taken.count)
+                return taken
+            }
+            guard !batch.isEmpty else { return }
+            do {
+                let outputs = try await perform(batch.map(\.request))
+                guard outputs.count == batch.count else {
+                    throw BatchMismatch(requests: batch.count, outputs: outputs.count)
+                }
+                for (waiter, output) in zip(batch, outputs) { waiter.continuation.resume(returning: output) }
+            } catch {
+                for waiter in batch { waiter.continuation.resume(throwing: error) }
+            }
+        }
+    }
+
+    /// `perform` returned a different number of outputs than it was given requests.
+    struct BatchMismatch: Error, CustomStringConvertible {
+        var requests: Int
+        var outputs: Int
+        var description: String { "a batch of \(requests) requests produced \(outputs) outputs" }
+    }
+}
