@@ -412,13 +412,17 @@ def wait_until(predicate, timeout, poll=0.1):
 
 
 def broker_state(client: redis.Redis, queues=("celery",)):
-    """Lengths of the queue lists (all priority steps), unacked and unacked_index."""
-    pending = 0
+    """Lengths of the queue lists (all priority steps), unacked and unacked_index, read in one
+    MULTI so the snapshot is consistent: read one by one, a visibility restore (unacked ->
+    queue) between two reads made a busy broker look empty."""
+    pipe = client.pipeline(transaction=True)
     for q in queues:
         for key in [q] + [f"{q}\x06\x16{p}" for p in (3, 6, 9)]:
-            pending += client.llen(key)
-    return {"queued": pending, "unacked": client.hlen("unacked"),
-            "unacked_index": client.zcard("unacked_index")}
+            pipe.llen(key)
+    pipe.hlen("unacked")
+    pipe.zcard("unacked_index")
+    *lengths, unacked, unacked_index = pipe.execute()
+    return {"queued": sum(lengths), "unacked": unacked, "unacked_index": unacked_index}
 
 
 # ---------------------------------------------------------------------------

@@ -448,13 +448,14 @@ final class RedisBroker: Sendable {
         return Redelivery(payload: JSONValue.object(message).pythonJSONBytes(), exchange: exchange, routingKey: routingKey, priority: priority)
     }
 
-    /// The `unacked_index` score: when the message was taken, in whole seconds. kombu writes
+    /// The `unacked_index` score: when the message was taken, in whole seconds rounded up (so a
+    /// message is never restored before its visibility timeout has passed). kombu writes
     /// `time()` with its fraction; Redis keeps a small sorted set as a listpack and parses the
     /// text of every fractional score it passes on each insert (4.2 µs a ZADD with 64 messages
     /// in flight, the costliest command a task needed), while whole numbers are stored as
     /// integers. The visibility timeout is judged in seconds, by kombu as by this worker.
     private static func now() -> String {
-        String(Int(Date().timeIntervalSince1970))
+        String(Int(Date().timeIntervalSince1970.rounded(.up)))
     }
 
     private static func deliveries(from reply: RedisReply) throws -> [Delivery] {

@@ -5,8 +5,9 @@ import Synchronization
 /// acknowledgements or one script call for many results instead of one each.
 ///
 /// While a batch is under way, new requests wait and form the next one; when nothing is
-/// under way a request goes out at once, so a lone request is never held back to wait for
-/// company. Every request of a batch gets the batch's outcome: its own output, or the error.
+/// under way a request goes out at once, from the caller's own task (no hand-over to another
+/// task on the way), so a lone request is never held back. Every request of a batch gets the
+/// batch's outcome: its own output, or the error.
 final class RequestBatcher<Request: Sendable, Output: Sendable>: Sendable {
     private typealias Waiter = (request: Request, continuation: CheckedContinuation<Output, any Error>)
 
@@ -29,7 +30,30 @@ final class RequestBatcher<Request: Sendable, Output: Sendable>: Sendable {
 
     /// Carries out `request` with whatever others are waiting, and returns its output.
     func submit(_ request: Request) async throws -> Output {
-        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Output, any Error>) in
+        let leads = state.withLock { state -> Bool in
+            guard !state.performing else { return false }
+            state.performing = true
+            return true
+        }
+        if leads {
+            // Nothing under way (so nothing waits): carry it out here, then leave whatever
+            // arrived meanwhile to a task of its own.
+            let outcome: Result<Output, any Error>
+            do {
+                let outputs = try await perform([request])
+                guard outputs.count == 1 else { throw BatchMismatch(requests: 1, outputs: outputs.count) }
+                outcome = .success(outputs[0])
+            } catch {
+                outcome = .failure(error)
+            }
+            let more = state.withLock { state -> Bool in
+                if state.waiting.isEmpty { state.performing = false }
+                return state.performing
+            }
+            if more { Task { await self.performWaiting() } }
+            return try outcome.get()
+        }
+        return try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Output, any Error>) in
             let startPerforming = state.withLock { state -> Bool in
                 state.waiting.append((request, continuation))
                 guard !state.performing else { return false }
