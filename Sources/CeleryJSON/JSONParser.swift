@@ -8,6 +8,9 @@ extension JSONValue {
 
     /// Parses JSON text as Python's `json.loads` does, through jansson.
     ///
+    /// Plain JSON (what kombu and Celery write) is read in Swift instead, with the same result;
+    /// jansson reads everything else and gives the errors (see ``PlainJSONParser``).
+    ///
     /// Accepts what standard JSON parsers refuse but Python emits: `NaN`, `Infinity`,
     /// `-Infinity`, and integers of any size (kept exact, see ``bigInteger(_:)``).
     ///
@@ -16,16 +19,21 @@ extension JSONValue {
     ///   - maximumDepth: how deeply arrays and objects may nest.
     /// - Throws: ``JSONError`` with code `syntax` (jansson's message, line and column) or `tooDeep`.
     public init(parsing bytes: UnsafeRawBufferPointer, maximumDepth: Int = JSONValue.defaultMaximumDepth) throws {
-        try self.init(parsing: bytes, maximumDepth: maximumDepth, liftingStrings: true)
+        try self.init(parsing: bytes, maximumDepth: maximumDepth, swiftFastPaths: true)
     }
 
     /// Parses JSON text; see ``init(parsing:maximumDepth:)-(UnsafeRawBufferPointer,_)``.
     ///
-    /// - Parameter liftingStrings: whether large string literals are taken out of the text and
-    ///   decoded in Swift before jansson reads it (see ``StringLifter``); the result is the
-    ///   same either way, only faster with it. Without it, jansson reads everything.
-    init(parsing bytes: UnsafeRawBufferPointer, maximumDepth: Int, liftingStrings: Bool) throws {
-        let lifted = liftingStrings ? StringLifter.lift(bytes) : nil
+    /// - Parameter swiftFastPaths: whether plain JSON is parsed in Swift (see ``PlainJSONParser``)
+    ///   and, when jansson has to read the text, its large string literals are taken out and
+    ///   decoded in Swift first (see ``StringLifter``); the result, value or error, is the same
+    ///   either way, only faster with them. Without them, jansson reads everything.
+    init(parsing bytes: UnsafeRawBufferPointer, maximumDepth: Int, swiftFastPaths: Bool) throws {
+        if swiftFastPaths, let value = PlainJSONParser.parse(bytes, maximumDepth: maximumDepth) {
+            self = value
+            return
+        }
+        let lifted = swiftFastPaths ? StringLifter.lift(bytes) : nil
         do throws(JSONError) {
             self = try JanssonDocument.parse(bytes, lifted: lifted, maximumDepth: maximumDepth, extendedTokens: false)
         } catch {
@@ -34,7 +42,7 @@ extension JSONValue {
             if let rewritten = PythonTokenRewriter.rewrite(bytes) {
                 self = try rewritten.withUnsafeBytes { buffer throws(JSONError) in
                     try JanssonDocument.parseReportingOriginalErrors(
-                        buffer, maximumDepth: maximumDepth, extendedTokens: true, liftingStrings: liftingStrings)
+                        buffer, maximumDepth: maximumDepth, extendedTokens: true, liftingStrings: swiftFastPaths)
                 }
             } else if lifted != nil {
                 // jansson refused the skeleton, so it refuses the text too: let it say so, with

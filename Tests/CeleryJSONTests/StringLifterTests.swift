@@ -2,7 +2,7 @@
 import Testing
 
 /// Large string literals are decoded in Swift and jansson parses a skeleton; every result,
-/// value or error, must be what jansson alone gives (`liftingStrings: false`).
+/// value or error, must be what jansson alone gives (`swiftFastPaths: false`).
 @Suite("Lifting large strings out before jansson")
 struct StringLifterTests {
     /// A run of `unit` of at least `bytes` bytes (two of the default make a text long enough to scan).
@@ -29,8 +29,8 @@ struct StringLifterTests {
                 #expect((StringLifter.lift(buffer)?.values.count ?? 0) == expectedLifts, sourceLocation: sourceLocation)
             }
             let depth = JSONValue.defaultMaximumDepth
-            let lifted = Result { try JSONValue(parsing: buffer, maximumDepth: depth, liftingStrings: true) }
-            let plain = Result { try JSONValue(parsing: buffer, maximumDepth: depth, liftingStrings: false) }
+            let lifted = Result { try JSONValue(parsing: buffer, maximumDepth: depth, swiftFastPaths: true) }
+            let plain = Result { try JSONValue(parsing: buffer, maximumDepth: depth, swiftFastPaths: false) }
             switch (lifted, plain) {
             case (.success(let liftedValue), .success(let plainValue)):
                 // pythonJSONString tells NaN apart exactly, where == does not.
