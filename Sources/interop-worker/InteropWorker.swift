@@ -98,6 +98,7 @@ struct Worker: AsyncParsableCommand {
     }
 
     func run() async throws {
+        CeleryWorker.tuneMemoryAllocator()
         let level = CeleryLogHandler.level(named: loglevel) ?? .info
         let format: CeleryLogHandler.Format = jsonLogs ? .json : .celery
         LoggingSystem.bootstrap { CeleryLogHandler(label: $0, logLevel: level, format: format) }
