@@ -69,8 +69,8 @@ build_swift() {
 # (only the pages the worker touches are resident), not position-independent (no pages dirtied
 # by relocations at start-up), libstdc++ linked in statically too (the shared one costs ~1 MB of
 # resident pages for the few functions the Swift runtime calls) and no symbol table exported for
-# dlopen'ed code, which the worker has none of. Idle RSS: 19 MB dynamic, 15.2 MB with the static
-# Swift runtime alone, 13.4 MB like this.
+# dlopen'ed code, which the worker has none of. Idle RSS (bench/run): 19 MB dynamic, 15.2 MiB with
+# the static Swift runtime alone, 13.8 MiB like this.
 build_release_worker() {
     local libcxx flags=(--static-swift-stdlib -Xlinker -no-pie -Xlinker --no-export-dynamic)
     libcxx=$(ls /usr/lib/gcc/x86_64-linux-gnu/*/libstdc++.a /usr/lib/gcc/aarch64-linux-gnu/*/libstdc++.a 2>/dev/null | sort -V | tail -1)
