@@ -11,12 +11,18 @@ import Synchronization
 /// re-opened on the next call after a connection error, so a broker outage costs the failing
 /// calls, not the object. Blocking commands (BRPOP) belong on a connection of their own.
 ///
-/// `@unchecked Sendable`: the hiredis context is only touched on `queue`, which serializes
-/// every access; the context pointer itself is guarded by `queue` too.
+/// Given a ``RedisEventLoop``, the connection does its I/O on the loop's thread instead, and a
+/// task already running there (a client's calls do) sends its commands on the spot, with no
+/// thread hand-over in either direction.
+///
+/// `@unchecked Sendable`: the hiredis context is only touched on `queue` (or the event loop's
+/// thread), which serializes every access; the context pointer itself is guarded the same way.
 public final class RedisConnection: @unchecked Sendable {
     /// The server this connection talks to.
     public let endpoint: RedisEndpoint
     private let queue: DispatchQueue
+    /// When set, the thread all I/O runs on instead of `queue`.
+    private let eventLoop: RedisEventLoop?
     private let connectTimeout: Duration
     private let readTimeout: Duration
     /// Only read or written on `queue`.
@@ -30,9 +36,14 @@ public final class RedisConnection: @unchecked Sendable {
     ///   - name: shown in thread names and errors (`"broker.consume"`, ...).
     ///   - connectTimeout: how long to wait for the connection.
     ///   - readTimeout: how long a reply may take; blocking commands must time out sooner.
-    public init(endpoint: RedisEndpoint, name: String, connectTimeout: Duration = .seconds(5), readTimeout: Duration = .seconds(30)) {
+    ///   - eventLoop: the thread to do the I/O on; `nil` for a serial dispatch queue of its own.
+    public init(
+        endpoint: RedisEndpoint, name: String, connectTimeout: Duration = .seconds(5), readTimeout: Duration = .seconds(30),
+        eventLoop: RedisEventLoop? = nil
+    ) {
         self.endpoint = endpoint
         self.queue = DispatchQueue(label: "swift-celery.redis.\(name)")
+        self.eventLoop = eventLoop
         self.connectTimeout = connectTimeout
         self.readTimeout = readTimeout
     }
@@ -45,15 +56,44 @@ public final class RedisConnection: @unchecked Sendable {
     /// Sends all commands in one write (together with other callers' pending commands) and
     /// returns their replies in order.
     public func pipeline(_ commands: [RedisCommand]) async throws -> [RedisReply] {
-        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<[RedisReply], any Error>) in
+        if let eventLoop, eventLoop.isCurrent { return try pipelineOnTheSpot(commands) }
+        return try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<[RedisReply], any Error>) in
             let startDraining = pending.withLock { state -> Bool in
                 state.requests.append(PendingRequest(commands: commands, continuation: continuation))
                 guard !state.isDraining else { return false }
                 state.isDraining = true
                 return true
             }
-            if startDraining { queue.async { self.drainPending() } }
+            if startDraining { onConnectionThread { self.drainPending() } }
         }
+    }
+
+    /// On the event loop's thread: sends `commands` now, with whatever other callers left
+    /// pending (so theirs are not overtaken), and returns their replies.
+    private func pipelineOnTheSpot(_ commands: [RedisCommand]) throws(RedisError) -> [RedisReply] {
+        let waiting = pending.withLock { state in
+            defer { state.requests = [] }
+            return state.requests
+        }
+        let all = waiting.isEmpty ? commands : waiting.flatMap(\.commands) + commands
+        let replies: [RedisReply]
+        do {
+            replies = try onQueue { (context) throws(RedisError) in try context.roundTrip(all) }
+        } catch {
+            for request in waiting { request.continuation.resume(throwing: error) }
+            throw error
+        }
+        var rest = replies[...]
+        for request in waiting {
+            request.continuation.resume(returning: Array(rest.prefix(request.commands.count)))
+            rest = rest.dropFirst(request.commands.count)
+        }
+        return Array(rest)
+    }
+
+    /// Runs `body` where this connection's I/O happens: the event loop's thread, or `queue`.
+    private func onConnectionThread(_ body: @escaping @Sendable () -> Void) {
+        if let eventLoop { eventLoop.execute(body) } else { queue.async(execute: body) }
     }
 
     private struct PendingRequest {
@@ -99,7 +139,7 @@ public final class RedisConnection: @unchecked Sendable {
         _ command: RedisCommand, then followUp: @escaping @Sendable (RedisReply) -> [RedisCommand]?
     ) async throws -> (reply: RedisReply, followUp: [RedisReply]?) {
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<(reply: RedisReply, followUp: [RedisReply]?), any Error>) in
-            queue.async {
+            onConnectionThread {
                 continuation.resume(with: Result { () throws(RedisError) -> (reply: RedisReply, followUp: [RedisReply]?) in
                     try self.onQueue { (context) throws(RedisError) in
                         let reply = try context.roundTrip([command])[0]
@@ -137,6 +177,6 @@ public final class RedisConnection: @unchecked Sendable {
     /// Closes the socket; later calls fail with ``RedisError/Code/closed``.
     public func close() {
         isClosed.store(true, ordering: .relaxed)
-        queue.async { self.context = nil }
+        onConnectionThread { self.context = nil }
     }
 }

@@ -13,9 +13,15 @@ final class RedisResultBackend: Sendable {
     /// Documents up to ``scriptedStoreLimit``, stored together by one script call per batch.
     private let smallDocuments: RequestBatcher<(key: String, body: [UInt8]), Bool>
 
-    init(url: String, expires: Duration?) throws {
+    /// The client's event loop when this backend serves a client (its waits run there).
+    let eventLoop: RedisEventLoop?
+
+    /// - Parameter eventLoop: where the connection does its I/O (a client's loop), or `nil`
+    ///   for a dispatch queue of its own.
+    init(url: String, expires: Duration?, eventLoop: RedisEventLoop? = nil) throws {
         endpoint = try RedisEndpoint(url: url)
-        let connection = RedisConnection(endpoint: endpoint, name: "backend")
+        self.eventLoop = eventLoop
+        let connection = RedisConnection(endpoint: endpoint, name: "backend", eventLoop: eventLoop)
         self.connection = connection
         self.expires = expires
         let secondsToLive = expires.map { max(0, Int($0.components.seconds)) } ?? 0

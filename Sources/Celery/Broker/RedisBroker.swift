@@ -63,9 +63,11 @@ final class RedisBroker: Sendable {
     /// Acknowledgements waiting to go out together.
     private let acknowledgements: RequestBatcher<[UInt8], Void>
 
-    init(url: String) throws {
+    /// - Parameter eventLoop: where the command connection does its I/O (a client's loop), or
+    ///   `nil` for a dispatch queue of its own.
+    init(url: String, eventLoop: RedisEventLoop? = nil) throws {
         endpoint = try RedisEndpoint(url: url)
-        let commands = RedisConnection(endpoint: endpoint, name: "broker.commands")
+        let commands = RedisConnection(endpoint: endpoint, name: "broker.commands", eventLoop: eventLoop)
         self.commands = commands
         consumer = RedisConnection(endpoint: endpoint, name: "broker.consume", readTimeout: .seconds(10))
         acknowledgements = RequestBatcher { tags in try await Self.acknowledge(tags, on: commands) }

@@ -56,6 +56,15 @@ public struct AsyncResult: Sendable {
     public func wait(
         timeout: Duration = .seconds(60), onUpdate: (@Sendable (TaskResultDocument) -> Void)? = nil
     ) async throws -> TaskResultDocument {
+        // On the client's event loop the reads below cost no thread hand-over.
+        try await withTaskExecutorPreference(backend.eventLoop) {
+            try await waitHere(timeout: timeout, onUpdate: onUpdate)
+        }
+    }
+
+    private func waitHere(
+        timeout: Duration, onUpdate: (@Sendable (TaskResultDocument) -> Void)?
+    ) async throws -> TaskResultDocument {
         let clock = ContinuousClock()
         let deadline = clock.now.advanced(by: timeout)
         let listener = backend.resultListener

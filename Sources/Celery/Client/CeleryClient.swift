@@ -5,6 +5,7 @@ import Foundation
 #endif
 public import Logging
 public import ServiceLifecycle
+internal import CeleryRedis
 
 /// Publishes tasks to Celery workers (Python or Swift) and reads their results.
 ///
@@ -20,6 +21,14 @@ public final class CeleryClient: Sendable {
     let backend: RedisResultBackend
     private let logger: Logger
     private let builder: TaskMessageBuilder
+    private let eventLoop: RedisEventLoop
+
+    /// The thread this client talks to Redis on. A task that prefers it
+    /// (`withTaskExecutorPreference(client.executor) { ... }`) runs there and sends each
+    /// command on the spot, without handing it to another thread and waiting to be woken:
+    /// a sequential `send(...).get()` loop is then about twice as fast. Calls from anywhere
+    /// else are correct too; they hop to this thread and back.
+    public var executor: any TaskExecutor { eventLoop }
 
     /// Creates a client; connections open on first use.
     ///
@@ -28,18 +37,26 @@ public final class CeleryClient: Sendable {
         self.configuration = configuration
         self.logger = logger
         self.builder = TaskMessageBuilder(defaultQueue: configuration.defaultQueue, routes: configuration.taskRoutes)
+        let eventLoop = RedisEventLoop()
         do {
-            broker = try RedisBroker(url: configuration.brokerURL)
-            backend = try RedisResultBackend(url: configuration.resultBackendURL, expires: configuration.resultExpires)
+            broker = try RedisBroker(url: configuration.brokerURL, eventLoop: eventLoop)
+            backend = try RedisResultBackend(url: configuration.resultBackendURL, expires: configuration.resultExpires, eventLoop: eventLoop)
         } catch {
+            eventLoop.shutdown()
             throw CeleryError(code: .invalidConfiguration, message: "\(error)")
         }
+        self.eventLoop = eventLoop
+    }
+
+    deinit {
+        eventLoop.shutdown()
     }
 
     /// Closes the client's connections.
     public func close() {
         broker.close()
         backend.close()
+        eventLoop.shutdown()
     }
 
     /// Publishes the task `name` with these arguments, as Python's `apply_async` does.
@@ -52,7 +69,9 @@ public final class CeleryClient: Sendable {
         let options = builder.routed(options, task: name)
         let message = makeMessage(name, args: args, kwargs: kwargs, options: options)
         do {
-            try await broker.publish([(message, options)], defaultQueue: configuration.defaultQueue)
+            try await withTaskExecutorPreference(eventLoop) {
+                try await broker.publish([(message, options)], defaultQueue: configuration.defaultQueue)
+            }
         } catch {
             throw CeleryError(code: .broker, message: "cannot publish \(name) to \(broker.endpoint): \(error)")
         }
