@@ -6,13 +6,20 @@ import Foundation
 
 /// `celery-benchmarks`: micro-benchmarks of the protocol layer and the client.
 ///
-///     swift run -c release celery-benchmarks [REDIS_URL]
+///     swift run -c release celery-benchmarks [REDIS_URL [roundtrip]]
 ///
 /// Without a URL only the protocol benchmarks run. With one, the client's publish rates run
 /// too, and the round trip when a worker consumes queue `celery` there (bench/run starts one).
+/// `roundtrip` after the URL runs only the round trips (to profile them).
 @main
 struct CeleryBenchmarks {
     static func main() async throws {
+        if CommandLine.arguments.count > 2, CommandLine.arguments[2] == "roundtrip" {
+            print("| benchmark | iterations | p50 / p99 |")
+            print("|---|---|---|")
+            try await roundTripBenchmarks(url: CommandLine.arguments[1])
+            return
+        }
         let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .deletingLastPathComponent().appendingPathComponent("fixtures/messages")
         print("| benchmark | iterations | median ns/op | ops/s | allocations/op |")
@@ -52,14 +59,23 @@ struct CeleryBenchmarks {
         let single = Double(count) / (ContinuousClock.now - clock).seconds
         print("| publish one at a time (LPUSH each) | \(count) | \(Int(1e9 / single)) | \(Int(single)) | |")
         clock = ContinuousClock.now
+        try await withTaskExecutorPreference(client.executor) {
+            for _ in 0..<count { try await client.send("bench.noop", options: TaskOptions(ignoreResult: true)) }
+        }
+        let singleOnLoop = Double(count) / (ContinuousClock.now - clock).seconds
+        print("| publish one at a time, on the client's executor | \(count) | \(Int(1e9 / singleOnLoop)) | \(Int(singleOnLoop)) | |")
+        clock = ContinuousClock.now
         for _ in 0..<(count / 500) {
             try await client.sendBatch(Array(repeating: TaskCall("bench.noop", options: TaskOptions(ignoreResult: true)), count: 500))
         }
         let batched = Double(count) / (ContinuousClock.now - clock).seconds
         print("| publish batched (500 per pipeline) | \(count) | \(Int(1e9 / batched)) | \(Int(batched)) | |")
+        try await roundTripBenchmarks(url: CommandLine.arguments[1])
+    }
 
-        // Round trip through a worker on queue `celery`, if one answers.
-        let rtClient = try CeleryClient(configuration: CeleryConfiguration(brokerURL: CommandLine.arguments[1]))
+    /// Round trips through a worker on queue `celery`, if one answers.
+    static func roundTripBenchmarks(url: String) async throws {
+        let rtClient = try CeleryClient(configuration: CeleryConfiguration(brokerURL: url))
         defer { rtClient.close() }
         guard (try? await rtClient.send("bench.add", args: [1, 2]).get(timeout: .seconds(3))) == 3 else {
             print("(no worker answers on queue celery: round trip skipped)")
@@ -67,9 +83,11 @@ struct CeleryBenchmarks {
         }
         // From the global pool, as any caller; then from the client's own thread, where each
         // Redis call is made on the spot.
-        let (samples, sendSamples) = try await roundTrips(rtClient)
-        print("| round trip delay().get() p50 / p99 ms | \(samples.count) | \(percentiles(samples, digits: 3)) | | |")
-        print("| of which delay() (the publish) p50 / p99 ms | \(sendSamples.count) | \(percentiles(sendSamples, digits: 3)) | | |")
+        if ProcessInfo.processInfo.environment["ROUNDTRIP_EXECUTOR_ONLY"] == nil {
+            let (samples, sendSamples) = try await roundTrips(rtClient)
+            print("| round trip delay().get() p50 / p99 ms | \(samples.count) | \(percentiles(samples, digits: 3)) | | |")
+            print("| of which delay() (the publish) p50 / p99 ms | \(sendSamples.count) | \(percentiles(sendSamples, digits: 3)) | | |")
+        }
         let (onLoop, onLoopSend) = try await withTaskExecutorPreference(rtClient.executor) { try await roundTrips(rtClient) }
         print("| round trip on the client's executor p50 / p99 ms | \(onLoop.count) | \(percentiles(onLoop, digits: 3)) | | |")
         print("| of which delay() (the publish) p50 / p99 ms | \(onLoopSend.count) | \(percentiles(onLoopSend, digits: 3)) | | |")

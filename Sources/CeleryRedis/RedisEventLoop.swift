@@ -25,6 +25,9 @@ public final class RedisEventLoop: TaskExecutor, @unchecked Sendable {
 
     private struct State {
         var work: [Work] = []
+        /// Sources added since the thread last looked.
+        var newSources: [any RedisEventSource] = []
+        var timers = TimerQueue()
         /// The thread waits on `wakeDescriptor` (an enqueue must write to it).
         var sleeping = false
         var stopped = false
@@ -36,6 +39,9 @@ public final class RedisEventLoop: TaskExecutor, @unchecked Sendable {
     private let wakeWrite: Int32
     /// The loop thread's `pthread_t`, once it started.
     private let threadID = Atomic<UInt>(0)
+    /// The sources the thread waits on, with what each asked for last. Only the loop's thread
+    /// touches it.
+    private var sources: [(source: any RedisEventSource, wait: RedisEventWait)] = []
 
     /// Starts the loop's thread.
     public init() {
@@ -43,6 +49,7 @@ public final class RedisEventLoop: TaskExecutor, @unchecked Sendable {
         _ = pipe(&descriptors)
         wakeRead = descriptors[0]
         wakeWrite = descriptors[1]
+        _ = fcntl(wakeRead, F_SETFL, fcntl(wakeRead, F_GETFL) | O_NONBLOCK)
         var thread = pthread_t()
         let context = Unmanaged.passRetained(LoopStart(loop: self)).toOpaque()
         let created = pthread_create(&thread, nil, { raw in
@@ -77,6 +84,51 @@ public final class RedisEventLoop: TaskExecutor, @unchecked Sendable {
     /// Queues a task's job (Swift's concurrency runtime calls this).
     public func enqueue(_ job: consuming ExecutorJob) {
         submit(.job(UnownedJob(job)))
+    }
+
+    /// A closure scheduled with ``schedule(after:_:)``.
+    public struct ScheduledWork: Sendable {
+        fileprivate let id: UInt64
+    }
+
+    /// Runs `body` on the loop's thread once `delay` has passed, unless cancelled first.
+    ///
+    /// Cheaper than a sleeping `Task` when scheduled from the loop's own thread: no other
+    /// thread is woken, now or when it is cancelled.
+    @discardableResult
+    public func schedule(after delay: Duration, _ body: @escaping @Sendable () -> Void) -> ScheduledWork {
+        let deadline = ContinuousClock.now.advanced(by: delay)
+        let (id, wake) = state.withLock { state -> (UInt64, Bool) in
+            let id = state.timers.insert(deadline, body)
+            defer { state.sleeping = false }
+            return (id, state.sleeping)
+        }
+        if wake { wakeUp() }
+        return ScheduledWork(id: id)
+    }
+
+    /// Cancels `work` if it has not run yet.
+    public func cancel(_ work: ScheduledWork) {
+        state.withLock { $0.timers.remove(work.id) }
+    }
+
+    /// Has the thread wait on `source` too, between jobs, until it reports itself finished.
+    func add(_ source: any RedisEventSource) {
+        let wake = state.withLock { state in
+            state.newSources.append(source)
+            defer { state.sleeping = false }
+            return state.sleeping
+        }
+        if wake { wakeUp() }
+    }
+
+    /// Has the thread service its sources soon (one of them has something to send).
+    func poke() {
+        let wake = state.withLock { state in
+            defer { state.sleeping = false }
+            return state.sleeping
+        }
+        if wake { wakeUp() }
     }
 
     /// Lets the thread finish the work queued so far and end. Tasks preferring the loop after
@@ -116,24 +168,167 @@ public final class RedisEventLoop: TaskExecutor, @unchecked Sendable {
         threadID.store(UInt(pthread_self()), ordering: .releasing)
         let executor = asUnownedTaskExecutor()
         while true {
-            let (batch, stopped) = state.withLock { state -> ([Work], Bool) in
+            let now = ContinuousClock.now
+            let (batch, added, stopped, nextDeadline) = state.withLock {
+                state -> ([Work], [any RedisEventSource], Bool, ContinuousClock.Instant?) in
+                while let due = state.timers.popDue(at: now) { state.work.append(.closure(due)) }
+                let nextDeadline = state.timers.nextDeadline
                 if state.work.isEmpty { state.sleeping = !state.stopped }
-                defer { state.work = [] }
-                return (state.work, state.stopped)
+                defer {
+                    state.work = []
+                    state.newSources = []
+                }
+                return (state.work, state.newSources, state.stopped, nextDeadline)
             }
-            if batch.isEmpty {
-                if stopped { break }
-                var byte: UInt8 = 0
-                while read(wakeRead, &byte, 1) < 0 && errno == EINTR {}
-                continue
-            }
+            for source in added { sources.append((source, source.service(readable: false))) }
             for work in batch {
                 switch work {
                 case .job(let job): job.runSynchronously(on: executor)
                 case .closure(let body): body()
                 }
             }
+            if batch.isEmpty && stopped {
+                for entry in sources { _ = entry.source.service(readable: false) }
+                sources = []
+                break
+            }
+            // With nothing to run, sleep until a job, a source's socket or its timer; after
+            // running jobs, only look (a busy loop must not starve its sockets).
+            if batch.isEmpty || !sources.isEmpty {
+                waitForEvents(blocking: batch.isEmpty, until: nextDeadline.map { now.duration(to: $0) })
+            }
         }
         threadID.store(0, ordering: .releasing)
+    }
+
+    /// Polls the wake-up pipe and every source's socket, then services every source.
+    ///
+    /// - Parameter timer: when the next scheduled closure is due, if any.
+    private func waitForEvents(blocking: Bool, until timer: Duration?) {
+        var descriptors = [pollfd(fd: wakeRead, events: Int16(POLLIN), revents: 0)]
+        var timeout: Int32 = blocking ? -1 : 0
+        func limit(_ after: Duration) {
+            let (seconds, attoseconds) = after.components
+            let milliseconds = Int32(clamping: max(0, seconds * 1000 + attoseconds / 1_000_000_000_000_000 + 1))
+            timeout = timeout < 0 ? milliseconds : min(timeout, milliseconds)
+        }
+        if blocking, let timer { limit(timer) }
+        for entry in sources {
+            if let descriptor = entry.wait.descriptor {
+                descriptors.append(pollfd(fd: descriptor, events: Int16(POLLIN), revents: 0))
+            }
+            if blocking, let after = entry.wait.timeout { limit(after) }
+        }
+        while poll(&descriptors, nfds_t(descriptors.count), timeout) < 0 && errno == EINTR {}
+        if descriptors[0].revents != 0 {
+            var sink = [UInt8](repeating: 0, count: 64)
+            while read(wakeRead, &sink, 64) > 0 {}
+        }
+        var next = 1
+        for index in sources.indices {
+            var readable = false
+            if sources[index].wait.descriptor != nil {
+                readable = descriptors[next].revents != 0
+                next += 1
+            }
+            sources[index].wait = sources[index].source.service(readable: readable)
+        }
+        sources.removeAll { $0.wait.isFinished }
+    }
+}
+
+/// What a ``RedisEventSource`` waits for next.
+struct RedisEventWait {
+    /// The socket to watch for reading, if any.
+    var descriptor: Int32?
+    /// How long to wait at most before servicing the source again (a reconnection's back-off).
+    var timeout: Duration?
+    /// The source is done: the loop forgets it.
+    var isFinished = false
+}
+
+/// Something a ``RedisEventLoop`` services between jobs, on its thread: a pub/sub connection
+/// reading its socket when it has data.
+protocol RedisEventSource: AnyObject, Sendable {
+    /// Does what can be done without waiting (connect, send, read what `readable` says is
+    /// there, hand out replies) and says what to wait for next.
+    func service(readable: Bool) -> RedisEventWait
+}
+
+/// The loop's scheduled closures: a binary min-heap of deadlines over a table of closures.
+/// A cancelled closure leaves the table at once and its heap entry when it surfaces (or when
+/// stale entries outnumber live ones, so long timeouts cancelled early cannot pile up).
+struct TimerQueue {
+    private var heap: [(deadline: ContinuousClock.Instant, id: UInt64)] = []
+    private var bodies: [UInt64: @Sendable () -> Void] = [:]
+    private var lastID: UInt64 = 0
+
+    /// Adds `body`, due at `deadline`; returns its id.
+    mutating func insert(_ deadline: ContinuousClock.Instant, _ body: @escaping @Sendable () -> Void) -> UInt64 {
+        lastID += 1
+        bodies[lastID] = body
+        heap.append((deadline, lastID))
+        siftUp(heap.count - 1)
+        return lastID
+    }
+
+    /// Forgets the closure `id` (nothing when it already ran).
+    mutating func remove(_ id: UInt64) {
+        guard bodies.removeValue(forKey: id) != nil else { return }
+        if heap.count > 64 && heap.count > 2 * bodies.count { rebuild() }
+    }
+
+    /// The earliest deadline still wanted.
+    var nextDeadline: ContinuousClock.Instant? {
+        mutating get {
+            dropCancelledTop()
+            return heap.first?.deadline
+        }
+    }
+
+    /// Takes out the earliest closure due at `now`, if any.
+    mutating func popDue(at now: ContinuousClock.Instant) -> (@Sendable () -> Void)? {
+        dropCancelledTop()
+        guard let top = heap.first, top.deadline <= now else { return nil }
+        popTop()
+        return bodies.removeValue(forKey: top.id)
+    }
+
+    private mutating func dropCancelledTop() {
+        while let top = heap.first, bodies[top.id] == nil { popTop() }
+    }
+
+    private mutating func popTop() {
+        heap.swapAt(0, heap.count - 1)
+        heap.removeLast()
+        if !heap.isEmpty { siftDown(0) }
+    }
+
+    private mutating func rebuild() {
+        heap.removeAll { bodies[$0.id] == nil }
+        for index in stride(from: heap.count / 2 - 1, through: 0, by: -1) { siftDown(index) }
+    }
+
+    private mutating func siftUp(_ start: Int) {
+        var child = start
+        while child > 0 {
+            let parent = (child - 1) / 2
+            guard heap[child].deadline < heap[parent].deadline else { return }
+            heap.swapAt(child, parent)
+            child = parent
+        }
+    }
+
+    private mutating func siftDown(_ start: Int) {
+        var parent = start
+        while true {
+            let left = 2 * parent + 1, right = left + 1
+            var smallest = parent
+            if left < heap.count && heap[left].deadline < heap[smallest].deadline { smallest = left }
+            if right < heap.count && heap[right].deadline < heap[smallest].deadline { smallest = right }
+            guard smallest != parent else { return }
+            heap.swapAt(parent, smallest)
+            parent = smallest
+        }
     }
 }

@@ -1,4 +1,3 @@
-import Dispatch
 import Synchronization
 #if canImport(Glibc)
 import Glibc
@@ -6,17 +5,18 @@ import Glibc
 
 /// A Redis pub/sub connection: subscribe to channels and receive their messages.
 ///
-/// A dedicated thread waits on the socket with poll(2) next to a wake-up pipe, so
-/// subscriptions requested from any task are sent at once, and messages are handed to
-/// `onMessage` as soon as they arrive. After a connection loss it reconnects and subscribes
+/// A ``RedisEventLoop``'s thread (the client's, or one of its own) waits on the socket with
+/// poll(2) between its jobs, so subscriptions requested from any task are sent at once, and
+/// messages are handed to `onMessage` as soon as they arrive; a task waiting on that loop is
+/// resumed without waking another thread. After a connection loss it reconnects and subscribes
 /// again to every channel it had, telling `onResubscribed` about each one once Redis confirmed
 /// it (messages published in between are lost: its owner looks again). While it cannot
 /// connect, subscriptions waiting for their confirmation fail with the connection's error, so
 /// a caller decides how long to retry instead of waiting forever.
 ///
-/// `@unchecked Sendable`: the hiredis context is only used on the reader thread; everything
+/// `@unchecked Sendable`: the hiredis context is only used on the loop's thread; everything
 /// shared with callers sits behind `state`'s mutex.
-public final class RedisSubscriber: @unchecked Sendable {
+public final class RedisSubscriber: RedisEventSource, @unchecked Sendable {
     /// A message published on a subscribed channel.
     public typealias MessageHandler = @Sendable (_ channel: String, _ payload: [UInt8]) -> Void
 
@@ -37,34 +37,34 @@ public final class RedisSubscriber: @unchecked Sendable {
     private let onMessage: MessageHandler
     private let onResubscribed: (@Sendable (_ channel: String) -> Void)?
     private let state = Mutex(State())
-    private let wakeRead: Int32
-    private let wakeWrite: Int32
-    private let thread = DispatchQueue(label: "swift-celery.redis.subscriber")
+    /// The thread this subscriber reads on (its timers suit its callers' timeouts).
+    public let eventLoop: RedisEventLoop
+    /// Whether `eventLoop` was made for this subscriber alone (shut down with it).
+    private let ownsEventLoop: Bool
 
-    /// Starts the subscriber's thread; it connects on the first subscription.
+    /// The connection and its reconnection back-off: only touched on the loop's thread.
+    private var context: RedisContext?
+    private var backoff = Duration.milliseconds(50)
+    private var retryAt: ContinuousClock.Instant?
+    private var connectedBefore = false
+
+    /// Starts listening on `eventLoop` (or on a loop of its own); it connects on the first
+    /// subscription.
     ///
     /// - Parameters:
+    ///   - eventLoop: the thread to wait and read on; `nil` starts one for this subscriber.
     ///   - onResubscribed: called with each channel confirmed again after a reconnect.
-    ///   - onMessage: called on the subscriber's thread with each message.
+    ///   - onMessage: called on the loop's thread with each message.
     public init(
-        endpoint: RedisEndpoint, onResubscribed: (@Sendable (_ channel: String) -> Void)? = nil,
-        onMessage: @escaping MessageHandler
+        endpoint: RedisEndpoint, eventLoop: RedisEventLoop? = nil,
+        onResubscribed: (@Sendable (_ channel: String) -> Void)? = nil, onMessage: @escaping MessageHandler
     ) {
         self.endpoint = endpoint
         self.onResubscribed = onResubscribed
         self.onMessage = onMessage
-        var fds: [Int32] = [0, 0]
-        _ = pipe(&fds)
-        wakeRead = fds[0]
-        wakeWrite = fds[1]
-        _ = fcntl(wakeRead, F_SETFL, fcntl(wakeRead, F_GETFL) | O_NONBLOCK)
-        _ = fcntl(wakeWrite, F_SETFL, fcntl(wakeWrite, F_GETFL) | O_NONBLOCK)
-        thread.async { self.runLoop() }
-    }
-
-    deinit {
-        close(wakeRead)
-        close(wakeWrite)
+        self.eventLoop = eventLoop ?? RedisEventLoop()
+        self.ownsEventLoop = eventLoop == nil
+        self.eventLoop.add(self)
     }
 
     /// Subscribes to every channel matching `pattern` (PSUBSCRIBE), as kombu's fanout
@@ -127,6 +127,7 @@ public final class RedisSubscriber: @unchecked Sendable {
             continuation.resume(throwing: RedisError(code: .closed, message: "subscriber to \(endpoint) was closed"))
         }
         wake()
+        if ownsEventLoop { eventLoop.shutdown() }
     }
 
     private static func subscribeCommand(for channel: String) -> RedisCommand {
@@ -136,64 +137,63 @@ public final class RedisSubscriber: @unchecked Sendable {
     }
 
     private func wake() {
-        var byte: UInt8 = 1
-        _ = write(wakeWrite, &byte, 1)
+        eventLoop.poke()
     }
 
-    private func runLoop() {
-        var context: RedisContext?
-        var backoff = Duration.milliseconds(50)
-        var connectedBefore = false
-        while !state.withLock({ $0.closed }) {
-            do {
-                if context == nil {
-                    let fresh = try RedisContext(endpoint: endpoint, connectTimeout: .seconds(5), readTimeout: nil)
-                    // Subscribe again to everything after a reconnect.
-                    state.withLock { state in
-                        state.outgoing = state.channels.sorted().map(Self.subscribeCommand(for:))
-                        state.confirmed = []
-                        state.resubscribing = connectedBefore ? state.channels : []
-                    }
-                    context = fresh
-                    connectedBefore = true
-                    backoff = .milliseconds(50)
+    /// On the loop's thread: connects (again) when due, sends what is pending, reads what
+    /// arrived, hands out what it read.
+    func service(readable: Bool) -> RedisEventWait {
+        if state.withLock({ $0.closed }) {
+            context = nil
+            return RedisEventWait(isFinished: true)
+        }
+        do {
+            if context == nil {
+                if let retryAt, ContinuousClock.now < retryAt {
+                    return RedisEventWait(timeout: ContinuousClock.now.duration(to: retryAt))
                 }
-                guard let connection = context else { continue }
-                let outgoing = state.withLock { state in
-                    defer { state.outgoing = [] }
-                    return state.outgoing
-                }
-                if !outgoing.isEmpty {
-                    try connection.append(outgoing)
-                    try connection.flush()
-                }
-                while let reply = try connection.bufferedReply() { handle(reply) }
-                var descriptors = [
-                    pollfd(fd: connection.fileDescriptor, events: Int16(POLLIN), revents: 0),
-                    pollfd(fd: wakeRead, events: Int16(POLLIN), revents: 0),
-                ]
-                _ = poll(&descriptors, 2, 1000)
-                if descriptors[1].revents != 0 {
-                    var sink = [UInt8](repeating: 0, count: 64)
-                    while read(wakeRead, &sink, 64) > 0 {}
-                }
-                if descriptors[0].revents != 0 {
-                    try connection.readAvailable()
-                    while let reply = try connection.bufferedReply() { handle(reply) }
-                }
-            } catch {
-                context = nil
-                // Whoever waits for a confirmation hears now that none is coming soon.
-                let waiting = state.withLock { state in
+                // No connection until something is wanted (the first subscription).
+                guard state.withLock({ !$0.channels.isEmpty }) else { return RedisEventWait() }
+                let fresh = try RedisContext(endpoint: endpoint, connectTimeout: .seconds(5), readTimeout: nil)
+                // Subscribe again to everything after a reconnect.
+                let reconnected = connectedBefore
+                state.withLock { state in
+                    state.outgoing = state.channels.sorted().map(Self.subscribeCommand(for:))
                     state.confirmed = []
-                    defer { state.confirmations = [:] }
-                    return state.confirmations.values.flatMap { $0 }
+                    state.resubscribing = reconnected ? state.channels : []
                 }
-                for continuation in waiting { continuation.resume(throwing: error) }
-                let (seconds, attoseconds) = backoff.components
-                usleep(UInt32(seconds * 1_000_000 + attoseconds / 1_000_000_000_000))
-                backoff = min(backoff * 2, .seconds(2))
+                context = fresh
+                connectedBefore = true
+                backoff = .milliseconds(50)
+                retryAt = nil
             }
+            guard let connection = context else { return RedisEventWait() }
+            let outgoing = state.withLock { state in
+                defer { state.outgoing = [] }
+                return state.outgoing
+            }
+            if !outgoing.isEmpty {
+                try connection.append(outgoing)
+                try connection.flush()
+            }
+            while let reply = try connection.bufferedReply() { handle(reply) }
+            if readable {
+                try connection.readAvailable()
+                while let reply = try connection.bufferedReply() { handle(reply) }
+            }
+            return RedisEventWait(descriptor: connection.fileDescriptor)
+        } catch {
+            context = nil
+            // Whoever waits for a confirmation hears now that none is coming soon.
+            let waiting = state.withLock { state in
+                state.confirmed = []
+                defer { state.confirmations = [:] }
+                return state.confirmations.values.flatMap { $0 }
+            }
+            for continuation in waiting { continuation.resume(throwing: error) }
+            retryAt = ContinuousClock.now.advanced(by: backoff)
+            defer { backoff = min(backoff * 2, .seconds(2)) }
+            return RedisEventWait(timeout: backoff)
         }
     }
 

@@ -278,7 +278,7 @@ final class RedisResultBackend: Sendable {
     var resultListener: ResultListener {
         listener.withLock { listener in
             if let listener { return listener }
-            let created = ResultListener(endpoint: endpoint)
+            let created = ResultListener(endpoint: endpoint, eventLoop: eventLoop)
             listener = created
             return created
         }
@@ -378,6 +378,8 @@ final class ResultListener: Sendable {
     private struct Mailbox {
         var messages: [[UInt8]] = []
         var waiter: CheckedContinuation<[UInt8]?, Never>?
+        /// Counts the waits, so a timeout can tell whether its wait is still the current one.
+        var waits: UInt64 = 0
     }
 
     /// The mailboxes, in a class so the subscriber's callback can share them.
@@ -393,11 +395,12 @@ final class ResultListener: Sendable {
     /// reconnect: a notification may have been lost meanwhile, so look at the stored result.
     static let lookAgain: [UInt8] = []
 
-    init(endpoint: RedisEndpoint) {
+    /// - Parameter eventLoop: the thread to listen on (the client's), or `nil` for one of its own.
+    init(endpoint: RedisEndpoint, eventLoop: RedisEventLoop?) {
         let store = Mailboxes()
         self.store = store
         subscriber = RedisSubscriber(
-            endpoint: endpoint, onResubscribed: { channel in Self.deliver(ResultListener.lookAgain, on: channel, to: store) }
+            endpoint: endpoint, eventLoop: eventLoop, onResubscribed: { channel in Self.deliver(ResultListener.lookAgain, on: channel, to: store) }
         ) { channel, payload in
             Self.deliver(payload, on: channel, to: store)
         }
@@ -474,12 +477,16 @@ final class ResultListener: Sendable {
     /// The next message for `token`, or `nil` when `timeout` passes first (or the task is cancelled).
     func next(_ channel: String, token: UInt64, timeout: Duration) async -> [UInt8]? {
         if let message = delivered(channel, token: token) { return message }
-        let timer = Task {
-            // Cancelled when a message came first: then it must not wake the next call's waiter.
-            do { try await Task.sleep(for: timeout) } catch { return }
-            self.wakeWithoutMessage(channel, token: token)
+        let wait = store.state.withLock { boxes -> UInt64 in
+            boxes[channel]?[token]?.waits += 1
+            return boxes[channel]?[token]?.waits ?? 0
         }
-        defer { timer.cancel() }
+        // On the subscriber's loop: from a task running there, neither scheduling nor
+        // cancelling the timeout wakes another thread (a sleeping Task did, twice per wait).
+        let timer = subscriber.eventLoop.schedule(after: timeout) { [store] in
+            Self.wakeWithoutMessage(channel, token: token, wait: wait, in: store)
+        }
+        defer { subscriber.eventLoop.cancel(timer) }
         return await withTaskCancellationHandler {
             await withCheckedContinuation { (continuation: CheckedContinuation<[UInt8]?, Never>) in
                 let immediate = store.state.withLock { boxes -> [UInt8]?? in
@@ -496,12 +503,14 @@ final class ResultListener: Sendable {
                 if case .some(let message) = immediate { continuation.resume(returning: message) }
             }
         } onCancel: {
-            self.wakeWithoutMessage(channel, token: token)
+            Self.wakeWithoutMessage(channel, token: token, wait: wait, in: store)
         }
     }
 
-    private func wakeWithoutMessage(_ channel: String, token: UInt64) {
+    /// Ends wait number `wait` of `token` without a message, unless a later wait began.
+    private static func wakeWithoutMessage(_ channel: String, token: UInt64, wait: UInt64, in store: Mailboxes) {
         let waiter = store.state.withLock { boxes -> CheckedContinuation<[UInt8]?, Never>? in
+            guard boxes[channel]?[token]?.waits == wait else { return nil }
             let waiter = boxes[channel]?[token]?.waiter
             boxes[channel]?[token]?.waiter = nil
             return waiter

@@ -254,7 +254,7 @@ struct CanvasPublisher: Sendable {
         }
     }
 
-    static func newID() -> String { UUID().uuidString.lowercased() }
+    static func newID() -> String { RandomUUID.string() }
 }
 
 extension Signature {

@@ -10,7 +10,7 @@ struct TaskMessageBuilder: Sendable {
     /// `gen<pid>@<host>`: the publisher, as Celery's `origin` header names it.
     var origin = "gen\(ProcessInfo.processInfo.processIdentifier)@\(ProcessInfo.processInfo.hostName)"
     /// The `reply_to` property (Celery's per-app `oid`).
-    var replyTo = UUID().uuidString.lowercased()
+    var replyTo = RandomUUID.string()
     /// The queue for options that name none.
     var defaultQueue: String
     /// `task_routes`, consulted before ``defaultQueue``.
@@ -26,7 +26,7 @@ struct TaskMessageBuilder: Sendable {
 
     func message(_ name: String, args: [JSONValue], kwargs: JSONObject, options: TaskOptions) -> TaskMessage {
         let now = Date()
-        let id = options.taskID ?? UUID().uuidString.lowercased()
+        let id = options.taskID ?? RandomUUID.string()
         let eta = options.eta ?? options.countdown.map { now.addingTimeInterval($0.timeInterval) }
         let expires = options.expires ?? options.expiresIn.map { now.addingTimeInterval($0.timeInterval) }
         var headers = TaskHeaders(
@@ -41,7 +41,7 @@ struct TaskMessageBuilder: Sendable {
             correlationID: id, replyTo: options.replyTo ?? replyTo,
             routingKey: options.routedByExchange ? (options.routingKey ?? "") : (options.queue ?? defaultQueue),
             exchange: options.routedByExchange ? options.exchange! : "",
-            priority: options.priority, deliveryTag: UUID().uuidString.lowercased(), expiration: expiration)
+            priority: options.priority, deliveryTag: RandomUUID.string(), expiration: expiration)
         let embed = JSONObject([
             ("callbacks", options.link.isEmpty ? .null : .array(options.link.map(\.jsonValue))),
             ("errbacks", options.linkError.isEmpty ? .null : .array(options.linkError.map(\.jsonValue))),

@@ -29,7 +29,7 @@ public struct ControlClient: Sendable {
         let replyQueue = "\(oid).reply.celery.pidbox"
         let binding = QueueKeys.bindingMember(routingKey: oid, queue: replyQueue)
         let bindingKey = QueueKeys.bindingKey(exchange: "reply.celery.pidbox")
-        let ticket = UUID().uuidString.lowercased()
+        let ticket = RandomUUID.string()
         if reply {
             _ = try await commands.send(RedisCommand("SADD", bindingKey, binding))
         }

@@ -12,7 +12,7 @@ enum KombuEnvelope {
         let deliveryInfo: JSONObject = ["exchange": .string(exchange), "routing_key": .string(routingKey)]
         let properties: [(String, JSONValue)] = [
             ("delivery_mode", .integer(deliveryMode)), ("delivery_info", .object(deliveryInfo)), ("priority", .integer(0)),
-            ("body_encoding", .string("base64")), ("delivery_tag", .string(UUID().uuidString.lowercased())),
+            ("body_encoding", .string("base64")), ("delivery_tag", .string(RandomUUID.string())),
         ]
         let encodedBody = String(decoding: Base64.encode(body.pythonJSONBytes()), as: UTF8.self)
         let envelope: [(String, JSONValue)] = [

@@ -134,7 +134,7 @@ struct CanvasDispatch: Sendable {
     private func publishGroup(
         _ signatures: [Signature], prepending: [JSONValue], parent: TaskMessage
     ) async throws -> (published: [String], resultTuple: JSONValue) {
-        let groupID = UUID().uuidString.lowercased()
+        let groupID = RandomUUID.string()
         var published: [String] = []
         var memberTuples: [JSONValue] = []
         for (index, signature) in signatures.enumerated() {
@@ -216,7 +216,7 @@ struct CanvasDispatch: Sendable {
         let traceback = "Traceback (most recent call last):\n  File \"<swift-celery>\", line 1, in chord\n\(error.module).\(error.type): \(error.arguments.first?.stringValue ?? "")\n"
         var trail: [JSONValue] = []
         if body.subtaskType == "group" {
-            let groupID = body.taskID ?? UUID().uuidString.lowercased()
+            let groupID = body.taskID ?? RandomUUID.string()
             let groupErrbacks = TaskOptions.signatures(body.options["link_error"])
             // `group_callback.freeze()`: nested groups unrolled, each member given the id of
             // the result that stands for it (a chord's body's, a chain's last step's).
@@ -246,7 +246,7 @@ struct CanvasDispatch: Sendable {
                 queue: queue)
             return
         }
-        let bodyID = body.taskID ?? UUID().uuidString.lowercased()
+        let bodyID = body.taskID ?? RandomUUID.string()
         let standIn = stand(in: body, id: bodyID, parent: parent)
         if let errbackGroup = try await runErrbacks(
             TaskOptions.signatures(body.options["link_error"]), failed: standIn, queue: queue, hostname: hostname,

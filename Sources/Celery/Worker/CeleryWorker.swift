@@ -604,7 +604,7 @@ public final class CeleryWorker: Service, Sendable {
         }
         next.properties = MessageProperties(
             correlationID: headers.id, replyTo: message.properties.object["reply_to"]?.stringValue ?? "",
-            routingKey: queue, priority: message.properties.priority, deliveryTag: UUID().uuidString.lowercased(),
+            routingKey: queue, priority: message.properties.priority, deliveryTag: RandomUUID.string(),
             expiration: expiration, origin: origin)
         do {
             try await broker.publish(next.envelopeBytes(), queue: queue, priority: message.properties.priority)
