@@ -147,11 +147,15 @@ public final class RedisSubscriber: RedisEventSource, @unchecked Sendable {
             context = nil
             return RedisEventWait(isFinished: true)
         }
+        if context == nil, let retryAt, ContinuousClock.now < retryAt {
+            return RedisEventWait(timeout: ContinuousClock.now.duration(to: retryAt))
+        }
+        // What the loop polled was the connection before any reconnect below: only trust it
+        // for the same connection.
+        var readable = readable
         do {
             if context == nil {
-                if let retryAt, ContinuousClock.now < retryAt {
-                    return RedisEventWait(timeout: ContinuousClock.now.duration(to: retryAt))
-                }
+                readable = false
                 // No connection until something is wanted (the first subscription).
                 guard state.withLock({ !$0.channels.isEmpty }) else { return RedisEventWait() }
                 let fresh = try RedisContext(endpoint: endpoint, connectTimeout: .seconds(5), readTimeout: nil)
@@ -183,18 +187,23 @@ public final class RedisSubscriber: RedisEventSource, @unchecked Sendable {
             }
             return RedisEventWait(descriptor: connection.fileDescriptor)
         } catch {
-            context = nil
-            // Whoever waits for a confirmation hears now that none is coming soon.
-            let waiting = state.withLock { state in
-                state.confirmed = []
-                defer { state.confirmations = [:] }
-                return state.confirmations.values.flatMap { $0 }
-            }
-            for continuation in waiting { continuation.resume(throwing: error) }
-            retryAt = ContinuousClock.now.advanced(by: backoff)
-            defer { backoff = min(backoff * 2, .seconds(2)) }
-            return RedisEventWait(timeout: backoff)
+            dropConnection(after: error)
+            return RedisEventWait(timeout: ContinuousClock.now.duration(to: retryAt ?? .now))
         }
+    }
+
+    /// Forgets the connection after `error`: whoever waits for a confirmation hears now that
+    /// none is coming soon, and the next connection attempt waits for the back-off.
+    private func dropConnection(after error: any Error) {
+        context = nil
+        let waiting = state.withLock { state in
+            state.confirmed = []
+            defer { state.confirmations = [:] }
+            return state.confirmations.values.flatMap { $0 }
+        }
+        for continuation in waiting { continuation.resume(throwing: error) }
+        retryAt = ContinuousClock.now.advanced(by: backoff)
+        backoff = min(backoff * 2, .seconds(2))
     }
 
     private func handle(_ reply: RedisReply) {

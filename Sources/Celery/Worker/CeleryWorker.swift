@@ -165,6 +165,10 @@ public final class CeleryWorker: Service, Sendable {
         var keys = RedisBroker.consumeKeys(queues: queues)
         var backoff = Backoff()
         var declared: Set<String> = []
+        // The last fetch found the queues emptied (fewer messages than room): a look without
+        // waiting would find nothing new and cost a round trip per task when tasks come one
+        // at a time, so wait at once (each wait ends with a look at every list).
+        var drained = false
         while true {
             let room = await buffer.waitForRoom()
             guard room > 0 else { return }
@@ -184,10 +188,11 @@ public final class CeleryWorker: Service, Sendable {
                     try await broker.declareBinding(queue: queue)
                     declared.insert(queue)
                 }
-                var deliveries = try await broker.fetch(keys: keys, limit: room)
+                var deliveries = drained ? [] : try await broker.fetch(keys: keys, limit: room)
                 if deliveries.isEmpty, !buffer.isShutDown {
                     deliveries = try await broker.waitAndFetch(keys: keys, limit: room, timeout: workerConfiguration.pollTimeout)
                 }
+                drained = deliveries.count < room
                 if backoff.failures > 0 {
                     logger.info("consumer: Connection to broker restored: \(broker.endpoint)")
                     metrics.reconnects.increment()
@@ -207,6 +212,7 @@ public final class CeleryWorker: Service, Sendable {
                 // Rotate the queues within each priority step so several queues are served fairly.
                 if keysPerStep > 1 { keys = Self.rotated(keys, stepWidth: keysPerStep) }
             } catch {
+                drained = false
                 let delay = backoff.next()
                 if backoff.failures == 1 {
                     logger.error("consumer: Cannot connect to \(broker.endpoint): \(error). Trying again in \(delay)...")
