@@ -1,0 +1,117 @@
+@testable import Celery
+import CeleryRedis
+import Foundation
+import Synchronization
+import Testing
+
+@Suite("The client's event loop", .serialized, .timeLimit(.minutes(1)))
+struct RedisEventLoopTests {
+    @Test("a task preferring the loop runs on its thread, and only there")
+    func runsTasksOnItsThread() async throws {
+        let loop = RedisEventLoop()
+        defer { loop.shutdown() }
+        #expect(!loop.isCurrent)
+        let onLoop = await withTaskExecutorPreference(loop) {
+            var seen: [Bool] = []
+            for _ in 0..<3 {
+                seen.append(loop.isCurrent)
+                await Task.yield()
+            }
+            return seen
+        }
+        #expect(onLoop == [true, true, true])
+        #expect(!loop.isCurrent)
+    }
+
+    @Test("scheduled closures run in deadline order; a cancelled one never runs")
+    func timersFireInOrder() async throws {
+        let loop = RedisEventLoop()
+        defer { loop.shutdown() }
+        let fired = Mutex<[Int]>([])
+        let done = AsyncStream<Void>.makeStream()
+        loop.schedule(after: .milliseconds(60)) {
+            fired.withLock { $0.append(3) }
+            done.continuation.yield()
+        }
+        loop.schedule(after: .milliseconds(20)) { fired.withLock { $0.append(1) } }
+        let cancelled = loop.schedule(after: .milliseconds(30)) { fired.withLock { $0.append(99) } }
+        loop.schedule(after: .milliseconds(40)) { fired.withLock { $0.append(2) } }
+        loop.cancel(cancelled)
+        // Many long timeouts cancelled early must not linger (the queue compacts itself).
+        for _ in 0..<1_000 { loop.cancel(loop.schedule(after: .seconds(60)) { fired.withLock { $0.append(-1) } }) }
+        var iterator = done.stream.makeAsyncIterator()
+        _ = await iterator.next()
+        #expect(fired.withLock { $0 } == [1, 2, 3])
+    }
+
+    @Test("a connection on the loop answers callers on and off the loop, each pipeline intact")
+    func connectionServesBothKindsOfCaller() async throws {
+        let loop = RedisEventLoop()
+        defer { loop.shutdown() }
+        let endpoint = try RedisEndpoint(url: try TestRedis.url)
+        let connection = RedisConnection(endpoint: endpoint, name: "test.loop", eventLoop: loop)
+        defer { connection.close() }
+        let prefix = TestRedis.uniqueQueue("loop")
+        try await withThrowingTaskGroup(of: Bool.self) { group in
+            for index in 0..<200 {
+                let key = "\(prefix).\(index)"
+                let body: @Sendable () async throws -> Bool = {
+                    let replies = try await connection.pipeline([
+                        RedisCommand("SET", key, "v\(index)"), RedisCommand("GET", key), RedisCommand("DEL", key),
+                    ])
+                    return replies.count == 3 && replies[1].string == "v\(index)" && replies[2].integer == 1
+                }
+                // Half from the global pool (queued, sent together), half from the loop (sent on the spot).
+                if index.isMultiple(of: 2) {
+                    group.addTask(operation: body)
+                } else {
+                    group.addTask(executorPreference: loop, operation: body)
+                }
+            }
+            var intact = 0
+            for try await ok in group where ok { intact += 1 }
+            #expect(intact == 200)
+        }
+    }
+
+    @Test("a subscriber sharing the loop hands messages to a task waiting there")
+    func subscriberOnTheLoop() async throws {
+        let loop = RedisEventLoop()
+        defer { loop.shutdown() }
+        let endpoint = try RedisEndpoint(url: try TestRedis.url)
+        let received = AsyncStream<String>.makeStream()
+        let subscriber = RedisSubscriber(endpoint: endpoint, eventLoop: loop) { _, payload in
+            received.continuation.yield(String(decoding: payload, as: UTF8.self))
+        }
+        defer { subscriber.shutdown() }
+        let publisher = RedisConnection(endpoint: endpoint, name: "test.publisher", eventLoop: loop)
+        defer { publisher.close() }
+        let channel = TestRedis.uniqueQueue("channel")
+        let messages = try await withTaskExecutorPreference(loop) {
+            try await subscriber.subscribe(channel)
+            var iterator = received.stream.makeAsyncIterator()
+            var messages: [String] = []
+            for index in 0..<3 {
+                _ = try await publisher.send(RedisCommand("PUBLISH", channel, "m\(index)"))
+                messages.append(await iterator.next() ?? "")
+            }
+            return messages
+        }
+        #expect(messages == ["m0", "m1", "m2"])
+    }
+
+    @Test("send().get() from the client's executor: each of twenty round trips returns its own result")
+    func clientRoundTripOnItsExecutor() async throws {
+        let queue = TestRedis.uniqueQueue("executor")
+        try await withWorker(queue: queue, register: { registry in
+            registry.register("t.double") { request in .integer(2 * (request.args.first?.integerValue ?? 0)) }
+        }) { client in
+            let results = try await withTaskExecutorPreference(client.executor) {
+                var results: [JSONValue] = []
+                for value in 1...20 { results.append(try await client.send("t.double", args: [.integer(Int64(value))]).get(timeout: .seconds(10))) }
+                return results
+            }
+            #expect(results == (1...20).map { .integer(Int64(2 * $0)) })
+        }
+    }
+}
