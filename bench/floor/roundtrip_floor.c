@@ -8,10 +8,14 @@
 //   worker: BLMOVE wake-up, fetch script (RPOP, kombu's tail match, ZADD + HSET of the unacked
 //           record), store script (GET, SETEX, PUBLISH of the result document).
 // Prints the p50 / p99 of 2,000 round trips (after 100 warm-up ones) and, for comparison, of
-// a plain PING on one connection. Build and run: bench/roundtrip-floor.
+// a plain PING on one connection; then the same round trips with an early ack (the worker's
+// default: MULTI, ZREM, HDEL, EXEC on a second connection, from a second thread, as the task
+// starts), which shows what acknowledging alongside the task costs even in C.
+// Build and run: bench/roundtrip-floor.
 #include <hiredis/hiredis.h>
 #include <stdarg.h>
 #include <pthread.h>
+#include <semaphore.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -82,6 +86,30 @@ static void print_percentiles(const char *name, double *samples, int count) {
 }
 
 static volatile int stopping = 0;
+static int early_ack = 0;
+static sem_t ack_requested;
+static char ack_tag[256];
+
+// Acknowledges ack_tag each time the worker asks, on a connection of its own.
+static void *acknowledger(void *unused) {
+    (void)unused;
+    redisContext *c = connect_or_die();
+    while (1) {
+        sem_wait(&ack_requested);
+        if (stopping) break;
+        redisAppendCommand(c, "MULTI");
+        redisAppendCommand(c, "ZREM unacked_index.floor %s", ack_tag);
+        redisAppendCommand(c, "HDEL unacked.floor %s", ack_tag);
+        redisAppendCommand(c, "EXEC");
+        for (int i = 0; i < 4; i++) {
+            void *reply;
+            if (redisGetReply(c, &reply) != REDIS_OK) { fprintf(stderr, "ack failed\n"); exit(1); }
+            freeReplyObject(reply);
+        }
+    }
+    redisFree(c);
+    return NULL;
+}
 
 static void *worker(void *unused) {
     (void)unused;
@@ -91,6 +119,10 @@ static void *worker(void *unused) {
         redisReply *fetched = command_or_die(c, "EVALSHA %s 3 %s unacked.floor unacked_index.floor %d",
                                              fetch_sha, queue, (int)time(NULL));
         int got = fetched->type == REDIS_REPLY_ARRAY;
+        if (got && early_ack && fetched->elements == 3) {
+            snprintf(ack_tag, sizeof ack_tag, "%s", fetched->element[2]->str);
+            sem_post(&ack_requested);
+        }
         freeReplyObject(fetched);
         if (got) freeReplyObject(command_or_die(c, "EVALSHA %s 1 %s %s", store_sha, channel, document));
     }
@@ -135,8 +167,14 @@ int main(int argc, char **argv) {
     }
     redisContext *subscriber = connect_or_die();
     freeReplyObject(command_or_die(subscriber, "SUBSCRIBE %s", channel));
-    pthread_t thread;
-    if (!with_real_worker) pthread_create(&thread, NULL, worker, NULL);
+    pthread_t thread, ack_thread;
+    sem_init(&ack_requested, 0, 0);
+    if (!with_real_worker) {
+        pthread_create(&thread, NULL, worker, NULL);
+        pthread_create(&ack_thread, NULL, acknowledger, NULL);
+    }
+  for (int variant = 0; variant < (with_real_worker ? 1 : 2); variant++) {
+    early_ack = variant;
     for (int i = 0; i < warmup + rounds; i++) {
         double start = now_us();
         freeReplyObject(command_or_die(commands, "LPUSH %s %b", queue, message, message_length));
@@ -149,9 +187,15 @@ int main(int argc, char **argv) {
         freeReplyObject(command_or_die(commands, with_real_worker ? "DEL %s" : "DEL unacked.floor unacked_index.floor", channel));
     }
     print_percentiles(with_real_worker ? "round trip: this client, the worker on queue celery"
-                                       : "round trip: LPUSH -> BLMOVE, fetch, store -> notification", samples, rounds);
+                      : early_ack ? "round trip, with an early ack alongside (2nd connection)"
+                                  : "round trip: LPUSH -> BLMOVE, fetch, store -> notification", samples, rounds);
+  }
     stopping = 1;
-    if (!with_real_worker) pthread_join(thread, NULL);
+    if (!with_real_worker) {
+        pthread_join(thread, NULL);
+        sem_post(&ack_requested);
+        pthread_join(ack_thread, NULL);
+    }
     freeReplyObject(command_or_die(commands, "DEL %s unacked.floor unacked_index.floor %s", queue, channel));
     return 0;
 }
