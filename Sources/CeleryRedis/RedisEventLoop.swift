@@ -3,20 +3,21 @@ import Synchronization
 import Glibc
 #endif
 
-/// A thread of its own that runs the Redis calls of the connections given to it and, as a
-/// Swift `TaskExecutor`, the tasks that prefer it.
+/// A thread of its own that does the Redis I/O of the connections and subscribers given to
+/// it, runs timers, and, as a Swift `TaskExecutor`, runs the tasks that prefer it.
 ///
 /// A connection owned by the global pool answers every command with two thread wake-ups:
 /// the caller's task hands the command to the connection's thread, which hands the reply
-/// back. On this 2-core machine each wake-up costs about 20 µs, three times Redis's own
-/// round trip over loopback. A task running on this loop (see `withTaskExecutorPreference`)
-/// instead calls Redis on the spot, blocking this thread, which belongs to nobody else:
-/// one `LPUSH` costs what it costs in C, and a reply that resumes a task running here
-/// needs no wake-up at all. Callers elsewhere still get the connection's group commit:
-/// their commands wait in the connection and go out together on this thread.
+/// back. On the 2-core development machine each wake-up costs about 20 µs, more than Redis's
+/// own round trip over loopback. A task running on this loop (`withTaskExecutorPreference`)
+/// instead calls Redis on the spot, blocking this thread, which belongs to nobody else: one
+/// `LPUSH` costs what it costs in C. A subscriber on the loop is read between jobs (poll(2)),
+/// so a notification resumes a task waiting here without waking another thread. Callers
+/// elsewhere still get the connection's group commit: their commands wait in the connection
+/// and go out together on this thread.
 ///
-/// `@unchecked Sendable`: the work queue sits behind a mutex; everything else is immutable
-/// or atomic.
+/// `@unchecked Sendable`: the work queue sits behind a mutex; `sources` is only touched on
+/// the loop's thread; everything else is immutable or atomic.
 public final class RedisEventLoop: TaskExecutor, @unchecked Sendable {
     private enum Work {
         case job(UnownedJob)
@@ -28,13 +29,13 @@ public final class RedisEventLoop: TaskExecutor, @unchecked Sendable {
         /// Sources added since the thread last looked.
         var newSources: [any RedisEventSource] = []
         var timers = TimerQueue()
-        /// The thread waits on `wakeDescriptor` (an enqueue must write to it).
+        /// The thread waits in poll(2) (whoever clears this must write to `wakeWrite`).
         var sleeping = false
         var stopped = false
     }
 
     private let state = Mutex(State())
-    /// A pipe the thread reads (blocking) while it has nothing to run, and its write end.
+    /// A pipe that ends the thread's poll(2): one byte per wake-up (its read end non-blocking).
     private let wakeRead: Int32
     private let wakeWrite: Int32
     /// The loop thread's `pthread_t`, once it started.
@@ -94,17 +95,31 @@ public final class RedisEventLoop: TaskExecutor, @unchecked Sendable {
     /// Runs `body` on the loop's thread once `delay` has passed, unless cancelled first.
     ///
     /// Cheaper than a sleeping `Task` when scheduled from the loop's own thread: no other
-    /// thread is woken, now or when it is cancelled.
+    /// thread is woken, now or when it is cancelled. After ``shutdown()`` closures still run at
+    /// their time, on the global pool, and can no longer be cancelled.
     @discardableResult
     public func schedule(after delay: Duration, _ body: @escaping @Sendable () -> Void) -> ScheduledWork {
         let deadline = ContinuousClock.now.advanced(by: delay)
-        let (id, wake) = state.withLock { state -> (UInt64, Bool) in
+        let (id, wake) = state.withLock { state -> (UInt64?, Bool) in
+            guard !state.stopped else { return (nil, false) }
             let id = state.timers.insert(deadline, body)
             defer { state.sleeping = false }
             return (id, state.sleeping)
         }
         if wake { wakeUp() }
+        guard let id else {
+            Self.runLater(deadline, body)
+            return ScheduledWork(id: 0)
+        }
         return ScheduledWork(id: id)
+    }
+
+    /// Runs `body` at `deadline` on the global pool (for timers outliving the thread).
+    private static func runLater(_ deadline: ContinuousClock.Instant, _ body: @escaping @Sendable () -> Void) {
+        Task.detached {
+            try? await Task.sleep(until: deadline, clock: .continuous)
+            body()
+        }
     }
 
     /// Cancels `work` if it has not run yet.
@@ -190,6 +205,7 @@ public final class RedisEventLoop: TaskExecutor, @unchecked Sendable {
             if batch.isEmpty && stopped {
                 for entry in sources { _ = entry.source.service(readable: false) }
                 sources = []
+                for timer in state.withLock({ $0.timers.removeAll() }) { Self.runLater(timer.deadline, timer.body) }
                 break
             }
             // With nothing to run, sleep until a job, a source's socket or its timer; after
@@ -270,6 +286,15 @@ struct TimerQueue {
         heap.append((deadline, lastID))
         siftUp(heap.count - 1)
         return lastID
+    }
+
+    /// Takes out every closure still wanted, with its deadline.
+    mutating func removeAll() -> [(deadline: ContinuousClock.Instant, body: @Sendable () -> Void)] {
+        defer {
+            heap = []
+            bodies = [:]
+        }
+        return heap.compactMap { entry in bodies[entry.id].map { (entry.deadline, $0) } }
     }
 
     /// Forgets the closure `id` (nothing when it already ran).

@@ -44,6 +44,19 @@ struct RedisEventLoopTests {
         #expect(fired.withLock { $0 } == [1, 2, 3])
     }
 
+    @Test("timers outlive the loop: after shutdown, pending and new ones still run at their time")
+    func timersAfterShutdown() async throws {
+        let loop = RedisEventLoop()
+        let fired = AsyncStream<String>.makeStream()
+        loop.schedule(after: .milliseconds(50)) { fired.continuation.yield("pending") }
+        loop.shutdown()
+        loop.schedule(after: .milliseconds(10)) { fired.continuation.yield("new") }
+        var iterator = fired.stream.makeAsyncIterator()
+        let first = await iterator.next()
+        let second = await iterator.next()
+        #expect([first, second] == ["new", "pending"])
+    }
+
     @Test("a connection on the loop answers callers on and off the loop, each pipeline intact")
     func connectionServesBothKindsOfCaller() async throws {
         let loop = RedisEventLoop()
