@@ -69,9 +69,7 @@ public final class CeleryClient: Sendable {
         let options = builder.routed(options, task: name)
         let message = makeMessage(name, args: args, kwargs: kwargs, options: options)
         do {
-            try await withTaskExecutorPreference(eventLoop) {
-                try await broker.publish([(message, options)], defaultQueue: configuration.defaultQueue)
-            }
+            try await broker.publish([(message, options)], defaultQueue: configuration.defaultQueue)
         } catch {
             throw CeleryError(code: .broker, message: "cannot publish \(name) to \(broker.endpoint): \(error)")
         }
