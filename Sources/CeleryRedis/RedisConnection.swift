@@ -25,7 +25,7 @@ public final class RedisConnection: @unchecked Sendable {
     private let eventLoop: RedisEventLoop?
     private let connectTimeout: Duration
     private let readTimeout: Duration
-    /// Only read or written on `queue`.
+    /// Only read or written on `queue` (or on the event loop's thread, when there is one).
     private var context: RedisContext?
     private let isClosed = Atomic<Bool>(false)
 
