@@ -75,20 +75,25 @@ public final class RedisConnection: @unchecked Sendable {
             defer { state.requests = [] }
             return state.requests
         }
-        let all = waiting.isEmpty ? commands : waiting.flatMap(\.commands) + commands
-        let replies: [RedisReply]
+        return Array(try send(waiting, then: commands))
+    }
+
+    /// Sends the requests' commands and then `extra` in one pipeline, resumes each request with
+    /// its own replies (or the error), and returns the replies to `extra`.
+    private func send(_ requests: [PendingRequest], then extra: [RedisCommand] = []) throws(RedisError) -> ArraySlice<RedisReply> {
+        let commands = requests.count == 1 && extra.isEmpty ? requests[0].commands : requests.flatMap(\.commands) + extra
+        var replies: ArraySlice<RedisReply>
         do {
-            replies = try onQueue { (context) throws(RedisError) in try context.roundTrip(all) }
+            replies = try onQueue { (context) throws(RedisError) in try context.roundTrip(commands) }[...]
         } catch {
-            for request in waiting { request.continuation.resume(throwing: error) }
+            for request in requests { request.continuation.resume(throwing: error) }
             throw error
         }
-        var rest = replies[...]
-        for request in waiting {
-            request.continuation.resume(returning: Array(rest.prefix(request.commands.count)))
-            rest = rest.dropFirst(request.commands.count)
+        for request in requests {
+            request.continuation.resume(returning: Array(replies.prefix(request.commands.count)))
+            replies = replies.dropFirst(request.commands.count)
         }
-        return Array(rest)
+        return replies
     }
 
     /// Runs `body` where this connection's I/O happens: the event loop's thread, or `queue`.
@@ -108,7 +113,7 @@ public final class RedisConnection: @unchecked Sendable {
 
     private let pending = Mutex(PendingState())
 
-    /// Runs on `queue`: sends everything pending as one pipeline, repeatedly, until nothing is left.
+    /// Runs on `queue` (or the loop's thread): sends everything pending as one pipeline, repeatedly, until nothing is left.
     private func drainPending() {
         while true {
             let batch = pending.withLock { state -> [PendingRequest] in
@@ -117,16 +122,8 @@ public final class RedisConnection: @unchecked Sendable {
                 return state.requests
             }
             if batch.isEmpty { return }
-            let commands = batch.count == 1 ? batch[0].commands : batch.flatMap(\.commands)
-            do throws(RedisError) {
-                var replies = try onQueue { (context) throws(RedisError) in try context.roundTrip(commands) }[...]
-                for request in batch {
-                    request.continuation.resume(returning: Array(replies.prefix(request.commands.count)))
-                    replies = replies.dropFirst(request.commands.count)
-                }
-            } catch {
-                for request in batch { request.continuation.resume(throwing: error) }
-            }
+            // Every request is resumed either way; nothing is left to do with the error here.
+            _ = try? send(batch)
         }
     }
 

@@ -150,12 +150,8 @@ public final class RedisSubscriber: RedisEventSource, @unchecked Sendable {
         if context == nil, let retryAt, ContinuousClock.now < retryAt {
             return RedisEventWait(timeout: ContinuousClock.now.duration(to: retryAt))
         }
-        // What the loop polled was the connection before any reconnect below: only trust it
-        // for the same connection.
-        var readable = readable
         do {
             if context == nil {
-                readable = false
                 // No connection until something is wanted (the first subscription).
                 guard state.withLock({ !$0.channels.isEmpty }) else { return RedisEventWait() }
                 let fresh = try RedisContext(endpoint: endpoint, connectTimeout: .seconds(5), readTimeout: nil)
