@@ -3,21 +3,26 @@ import Synchronization
 
 /// One Redis connection used from async code without ever blocking Swift's cooperative pool.
 ///
-/// Every hiredis call runs on the connection's own serial `DispatchQueue`; callers suspend
-/// until it answers. Calls that arrive while a round trip is under way are collected and sent
-/// together as one pipeline when it ends ("group commit"), so many tasks sharing a connection
-/// cost one round trip per batch rather than one each; each caller's commands stay contiguous,
-/// so a `MULTI ... EXEC` block is never split. The connection is opened on first use and
-/// re-opened on the next call after a connection error, so a broker outage costs the failing
-/// calls, not the object. Blocking commands (BRPOP) belong on a connection of their own.
+/// Calls that arrive while earlier ones are under way are collected and sent together as one
+/// pipeline ("group commit"), so many tasks sharing a connection cost one round trip per batch
+/// rather than one each; each caller's commands stay contiguous, so a `MULTI ... EXEC` block
+/// is never split. The connection is opened on first use and re-opened on the next call after
+/// a connection error, so a broker outage costs the failing calls, not the object. Blocking
+/// commands (BRPOP) belong on a connection of their own.
 ///
-/// Given a ``RedisEventLoop``, the connection does its I/O on the loop's thread instead, and a
-/// task already running there (a client's calls do) sends its commands on the spot, with no
-/// thread hand-over in either direction.
+/// Where the I/O happens:
+/// - Without an event loop, every hiredis call runs on the connection's own serial
+///   `DispatchQueue`, one blocking round trip per batch.
+/// - Given a ``RedisEventLoop``, the connection is one of the loop's sources: the loop writes
+///   what is pending once the jobs it took together have run, and reads the replies as they
+///   arrive, so several batches can be on their way at once and the thread never sits waiting
+///   for a reply. A task running on the loop (a client's calls, a worker's slots) hands its
+///   commands over and is resumed there with no thread wake-up in either direction.
 ///
-/// `@unchecked Sendable`: the hiredis context is only touched on `queue` (or the event loop's
-/// thread), which serializes every access; the context pointer itself is guarded the same way.
-public final class RedisConnection: @unchecked Sendable {
+/// `@unchecked Sendable`: the hiredis context and the in-flight bookkeeping are only touched on
+/// `queue` or on the event loop's thread, which serializes every access; what callers share
+/// sits behind `pending`'s mutex.
+public final class RedisConnection: RedisEventSource, @unchecked Sendable {
     /// The server this connection talks to.
     public let endpoint: RedisEndpoint
     private let queue: DispatchQueue
@@ -27,7 +32,30 @@ public final class RedisConnection: @unchecked Sendable {
     private let readTimeout: Duration
     /// Only read or written on `queue` (or on the event loop's thread, when there is one).
     private var context: RedisContext?
-    private let isClosed = Atomic<Bool>(false)
+
+    private struct PendingRequest {
+        var commands: [RedisCommand]
+        /// Called once with the commands' replies or the error, on the connection's thread.
+        var deliver: @Sendable (Result<[RedisReply], any Error>) -> Void
+    }
+
+    private struct PendingState {
+        var requests: [PendingRequest] = []
+        /// Without an event loop: a drain is under way on `queue`.
+        var isDraining = false
+        /// Closed: new calls fail at once.
+        var isClosed = false
+    }
+
+    private let pending = Mutex(PendingState())
+
+    /// With an event loop: requests written and waiting for replies, oldest first (from
+    /// `inFlightHead` on), the replies of the oldest so far, and when the oldest times out.
+    /// Only touched on the loop's thread.
+    private var inFlight: [PendingRequest] = []
+    private var inFlightHead = 0
+    private var headReplies: [RedisReply] = []
+    private var replyDeadline: ContinuousClock.Instant?
 
     /// Creates a connection; nothing is sent until the first command.
     ///
@@ -46,6 +74,7 @@ public final class RedisConnection: @unchecked Sendable {
         self.eventLoop = eventLoop
         self.connectTimeout = connectTimeout
         self.readTimeout = readTimeout
+        eventLoop?.add(self)
     }
 
     /// Sends one command and returns its reply (error replies are returned, not thrown).
@@ -56,74 +85,29 @@ public final class RedisConnection: @unchecked Sendable {
     /// Sends all commands in one write (together with other callers' pending commands) and
     /// returns their replies in order.
     public func pipeline(_ commands: [RedisCommand]) async throws -> [RedisReply] {
-        if let eventLoop, eventLoop.isCurrent { return try pipelineOnTheSpot(commands) }
-        return try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<[RedisReply], any Error>) in
-            let startDraining = pending.withLock { state -> Bool in
-                state.requests.append(PendingRequest(commands: commands, continuation: continuation))
-                guard !state.isDraining else { return false }
-                state.isDraining = true
-                return true
-            }
-            if startDraining { onConnectionThread { self.drainPending() } }
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<[RedisReply], any Error>) in
+            submit(PendingRequest(commands: commands) { continuation.resume(with: $0) })
         }
     }
 
-    /// On the event loop's thread: sends `commands` now, with whatever other callers left
-    /// pending (so theirs are not overtaken), and returns their replies.
-    private func pipelineOnTheSpot(_ commands: [RedisCommand]) throws(RedisError) -> [RedisReply] {
-        let waiting = pending.withLock { state in
-            defer { state.requests = [] }
-            return state.requests
+    /// Queues `request` to go out with the next batch (first in it with `first`, for a
+    /// follow-up), or fails it when the connection is closed.
+    private func submit(_ request: PendingRequest, first: Bool = false) {
+        let (accepted, startDraining) = pending.withLock { state -> (Bool, Bool) in
+            guard !state.isClosed else { return (false, false) }
+            if first { state.requests.insert(request, at: 0) } else { state.requests.append(request) }
+            guard eventLoop == nil, !state.isDraining else { return (true, false) }
+            state.isDraining = true
+            return (true, true)
         }
-        return Array(try send(waiting, then: commands))
-    }
-
-    /// Sends the requests' commands and then `extra` in one pipeline, resumes each request with
-    /// its own replies (or the error), and returns the replies to `extra`.
-    private func send(_ requests: [PendingRequest], then extra: [RedisCommand] = []) throws(RedisError) -> ArraySlice<RedisReply> {
-        let commands = requests.count == 1 && extra.isEmpty ? requests[0].commands : requests.flatMap(\.commands) + extra
-        var replies: ArraySlice<RedisReply>
-        do {
-            replies = try onQueue { (context) throws(RedisError) in try context.roundTrip(commands) }[...]
-        } catch {
-            for request in requests { request.continuation.resume(throwing: error) }
-            throw error
+        guard accepted else {
+            request.deliver(.failure(closedError))
+            return
         }
-        for request in requests {
-            request.continuation.resume(returning: Array(replies.prefix(request.commands.count)))
-            replies = replies.dropFirst(request.commands.count)
-        }
-        return replies
-    }
-
-    /// Runs `body` where this connection's I/O happens: the event loop's thread, or `queue`.
-    private func onConnectionThread(_ body: @escaping @Sendable () -> Void) {
-        if let eventLoop { eventLoop.execute(body) } else { queue.async(execute: body) }
-    }
-
-    private struct PendingRequest {
-        var commands: [RedisCommand]
-        var continuation: CheckedContinuation<[RedisReply], any Error>
-    }
-
-    private struct PendingState {
-        var requests: [PendingRequest] = []
-        var isDraining = false
-    }
-
-    private let pending = Mutex(PendingState())
-
-    /// Runs on `queue` (or the loop's thread): sends everything pending as one pipeline, repeatedly, until nothing is left.
-    private func drainPending() {
-        while true {
-            let batch = pending.withLock { state -> [PendingRequest] in
-                if state.requests.isEmpty { state.isDraining = false }
-                defer { state.requests = [] }
-                return state.requests
-            }
-            if batch.isEmpty { return }
-            // Every request is resumed either way; nothing is left to do with the error here.
-            _ = try? send(batch)
+        if let eventLoop {
+            eventLoop.poke()
+        } else if startDraining {
+            queue.async { self.drainPending() }
         }
     }
 
@@ -132,13 +116,32 @@ public final class RedisConnection: @unchecked Sendable {
     /// the first without handing the reply to the caller and back in between, which on a
     /// loaded machine costs two thread wake-ups. The consumer's blocking wait uses it to fetch
     /// the moment it is woken. Error replies are returned, not thrown.
+    ///
+    /// On an event loop the follow-up goes out first in the next write, from the loop's thread
+    /// as the reply is read.
     public func send(
         _ command: RedisCommand, then followUp: @escaping @Sendable (RedisReply) -> [RedisCommand]?
     ) async throws -> (reply: RedisReply, followUp: [RedisReply]?) {
-        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<(reply: RedisReply, followUp: [RedisReply]?), any Error>) in
-            onConnectionThread {
+        if eventLoop != nil {
+            return try await withCheckedThrowingContinuation { continuation in
+                submit(PendingRequest(commands: [command]) { result in
+                    switch result {
+                    case .failure(let error):
+                        continuation.resume(throwing: error)
+                    case .success(let replies):
+                        guard let next = followUp(replies[0]), !next.isEmpty else {
+                            continuation.resume(returning: (replies[0], nil))
+                            return
+                        }
+                        self.submit(PendingRequest(commands: next) { continuation.resume(with: $0.map { (replies[0], $0) }) }, first: true)
+                    }
+                })
+            }
+        }
+        return try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<(reply: RedisReply, followUp: [RedisReply]?), any Error>) in
+            queue.async {
                 continuation.resume(with: Result { () throws(RedisError) -> (reply: RedisReply, followUp: [RedisReply]?) in
-                    try self.onQueue { (context) throws(RedisError) in
+                    try self.withContext { (context) throws(RedisError) in
                         let reply = try context.roundTrip([command])[0]
                         guard let next = followUp(reply), !next.isEmpty else { return (reply, nil) }
                         return (reply, try context.roundTrip(next))
@@ -148,16 +151,57 @@ public final class RedisConnection: @unchecked Sendable {
         }
     }
 
-    private func onQueue<Value>(_ body: (RedisContext) throws(RedisError) -> Value) throws(RedisError) -> Value {
-        guard !isClosed.load(ordering: .relaxed) else {
-            throw RedisError(code: .closed, message: "connection to \(endpoint) was closed")
+    /// Closes the socket; later calls fail with ``RedisError/Code/closed``, and calls still
+    /// waiting for a reply fail the same way.
+    public func close() {
+        pending.withLock { $0.isClosed = true }
+        if let eventLoop {
+            eventLoop.poke()
+        } else {
+            queue.async { self.context = nil }
         }
+    }
+
+    private var closedError: RedisError {
+        RedisError(code: .closed, message: "connection to \(endpoint) was closed")
+    }
+
+    // MARK: Without an event loop: blocking round trips on `queue`
+
+    /// Runs on `queue`: sends everything pending as one pipeline, repeatedly, until nothing is left.
+    private func drainPending() {
+        while true {
+            let batch = pending.withLock { state -> [PendingRequest] in
+                if state.requests.isEmpty { state.isDraining = false }
+                defer { state.requests = [] }
+                return state.requests
+            }
+            if batch.isEmpty { return }
+            let commands = batch.count == 1 ? batch[0].commands : batch.flatMap(\.commands)
+            var replies: ArraySlice<RedisReply>
+            do {
+                replies = try withContext { (context) throws(RedisError) in try context.roundTrip(commands) }[...]
+            } catch {
+                for request in batch { request.deliver(.failure(error)) }
+                continue
+            }
+            for request in batch {
+                request.deliver(.success(Array(replies.prefix(request.commands.count))))
+                replies = replies.dropFirst(request.commands.count)
+            }
+        }
+    }
+
+    /// Runs `body` on the open context (opening one if needed); a connection found dead
+    /// since its last use is replaced and `body` tried once more, as redis-py does.
+    private func withContext<Value>(_ body: (RedisContext) throws(RedisError) -> Value) throws(RedisError) -> Value {
+        guard !pending.withLock({ $0.isClosed }) else { throw closedError }
         if let existing = context {
             do {
                 return try body(existing)
             } catch where error.isConnectionError && error.code != .timeout {
                 // The server went away since this connection was last used (a restart, an idle
-                // timeout): try once more on a fresh connection, as redis-py does.
+                // timeout): try once more on a fresh connection.
                 context = nil
             }
         }
@@ -171,9 +215,112 @@ public final class RedisConnection: @unchecked Sendable {
         }
     }
 
-    /// Closes the socket; later calls fail with ``RedisError/Code/closed``.
-    public func close() {
-        isClosed.store(true, ordering: .relaxed)
-        onConnectionThread { self.context = nil }
+    // MARK: On an event loop: written when the jobs have run, read as replies arrive
+
+    /// On the loop's thread: reads what arrived and hands out complete replies, fails what
+    /// waited too long, then writes what is pending.
+    func service(readable: Bool) -> RedisEventWait {
+        if pending.withLock({ $0.isClosed }) {
+            shutDown()
+            return RedisEventWait(isFinished: true)
+        }
+        if let connection = context {
+            do {
+                if readable { try connection.readAvailable() }
+                try handOutReplies(from: connection)
+            } catch {
+                dropConnection(after: error)
+            }
+        }
+        if inFlightHead < inFlight.count, let replyDeadline, ContinuousClock.now >= replyDeadline {
+            dropConnection(after: RedisError(code: .timeout, message: "\(endpoint): no reply within \(readTimeout)"))
+        }
+        let batch = pending.withLock { state -> [PendingRequest] in
+            defer { state.requests = [] }
+            return state.requests
+        }
+        if !batch.isEmpty { write(batch) }
+        return RedisEventWait(
+            descriptor: context?.fileDescriptor,
+            timeout: inFlightHead < inFlight.count ? replyDeadline.map { ContinuousClock.now.duration(to: $0) } : nil)
+    }
+
+    func loopStopped() {
+        pending.withLock { $0.isClosed = true }
+        shutDown()
+    }
+
+    /// Writes `batch` as one pipeline behind whatever is in flight. A connection found dead
+    /// while nothing was in flight on it (closed by the server since) is replaced and the
+    /// write tried once more.
+    private func write(_ batch: [PendingRequest]) {
+        let commands = batch.count == 1 ? batch[0].commands : batch.flatMap(\.commands)
+        var mayRetry = context != nil
+        while true {
+            do {
+                let connection: RedisContext
+                if let existing = context {
+                    connection = existing
+                } else {
+                    connection = try RedisContext(endpoint: endpoint, connectTimeout: connectTimeout, readTimeout: readTimeout)
+                    context = connection
+                }
+                try connection.append(commands)
+                try connection.flush()
+                break
+            } catch {
+                let idle = inFlightHead == inFlight.count
+                dropConnection(after: error)
+                guard mayRetry, idle, error.isConnectionError, error.code != .timeout else {
+                    for request in batch { request.deliver(.failure(error)) }
+                    return
+                }
+                mayRetry = false
+            }
+        }
+        if inFlightHead == inFlight.count { replyDeadline = ContinuousClock.now.advanced(by: readTimeout) }
+        inFlight.append(contentsOf: batch)
+    }
+
+    /// Resumes each in-flight request whose replies are all buffered.
+    private func handOutReplies(from connection: RedisContext) throws(RedisError) {
+        while inFlightHead < inFlight.count, let reply = try connection.bufferedReply() {
+            headReplies.append(reply)
+            guard headReplies.count == inFlight[inFlightHead].commands.count else { continue }
+            let done = inFlight[inFlightHead]
+            let replies = headReplies
+            headReplies = []
+            inFlightHead += 1
+            if inFlightHead == inFlight.count {
+                inFlight.removeAll(keepingCapacity: true)
+                inFlightHead = 0
+            } else if inFlightHead >= 64 && inFlightHead * 2 >= inFlight.count {
+                inFlight.removeFirst(inFlightHead)
+                inFlightHead = 0
+            }
+            replyDeadline = ContinuousClock.now.advanced(by: readTimeout)
+            done.deliver(.success(replies))
+        }
+    }
+
+    /// Forgets the connection: every request in flight on it fails with `error`.
+    private func dropConnection(after error: RedisError) {
+        context = nil
+        let failed = inFlight[inFlightHead...]
+        inFlight = []
+        inFlightHead = 0
+        headReplies = []
+        replyDeadline = nil
+        for request in failed { request.deliver(.failure(error)) }
+    }
+
+    /// Closed: fails what is in flight and what is pending.
+    private func shutDown() {
+        dropConnection(after: closedError)
+        let waiting = pending.withLock { state -> [PendingRequest] in
+            defer { state.requests = [] }
+            return state.requests
+        }
+        for request in waiting { request.deliver(.failure(closedError)) }
     }
 }

@@ -10,11 +10,12 @@ import Glibc
 /// the caller's task hands the command to the connection's thread, which hands the reply
 /// back. On the 2-core development machine each wake-up costs about 20 µs, more than Redis's
 /// own round trip over loopback. A task running on this loop (`withTaskExecutorPreference`)
-/// instead calls Redis on the spot, blocking this thread, which belongs to nobody else: one
-/// `LPUSH` costs what it costs in C. A subscriber on the loop is read between jobs (poll(2)),
-/// so a notification resumes a task waiting here without waking another thread. Callers
-/// elsewhere still get the connection's group commit: their commands wait in the connection
-/// and go out together on this thread.
+/// hands its commands to the connection on the spot; once the jobs the loop took together
+/// have run, the loop writes every connection's pending commands (one pipeline each), and
+/// it reads the replies as poll(2) reports them, resuming each waiting task on this thread:
+/// no thread is woken on the way, and the loop never sits waiting for one reply while others,
+/// or other work, are ready. Subscribers are read the same way. Callers elsewhere hand their
+/// commands over too and wake the loop.
 ///
 /// `@unchecked Sendable`: the work queue sits behind a mutex; `sources` is only touched on
 /// the loop's thread; everything else is immutable or atomic.
@@ -31,6 +32,8 @@ public final class RedisEventLoop: TaskExecutor, @unchecked Sendable {
         var timers = TimerQueue()
         /// The thread waits in poll(2) (whoever clears this must write to `wakeWrite`).
         var sleeping = false
+        /// A source has something to send: service the sources before sleeping again.
+        var poked = false
         var stopped = false
     }
 
@@ -137,9 +140,11 @@ public final class RedisEventLoop: TaskExecutor, @unchecked Sendable {
         if wake { wakeUp() }
     }
 
-    /// Has the thread service its sources soon (one of them has something to send).
+    /// Has the thread service its sources soon (one of them has something to send): at once
+    /// if it sleeps, else before it sleeps again.
     func poke() {
         let wake = state.withLock { state in
+            state.poked = true
             defer { state.sleeping = false }
             return state.sleeping
         }
@@ -184,16 +189,17 @@ public final class RedisEventLoop: TaskExecutor, @unchecked Sendable {
         let executor = asUnownedTaskExecutor()
         while true {
             let now = ContinuousClock.now
-            let (batch, added, stopped, nextDeadline) = state.withLock {
-                state -> ([Work], [any RedisEventSource], Bool, ContinuousClock.Instant?) in
+            let (batch, added, stopped, poked, nextDeadline) = state.withLock {
+                state -> ([Work], [any RedisEventSource], Bool, Bool, ContinuousClock.Instant?) in
                 while let due = state.timers.popDue(at: now) { state.work.append(.closure(due)) }
                 let nextDeadline = state.timers.nextDeadline
-                if state.work.isEmpty { state.sleeping = !state.stopped }
+                if state.work.isEmpty && !state.poked { state.sleeping = !state.stopped }
                 defer {
                     state.work = []
                     state.newSources = []
+                    state.poked = false
                 }
-                return (state.work, state.newSources, state.stopped, nextDeadline)
+                return (state.work, state.newSources, state.stopped, state.poked, nextDeadline)
             }
             for source in added { sources.append((source, source.service(readable: false))) }
             for work in batch {
@@ -203,7 +209,7 @@ public final class RedisEventLoop: TaskExecutor, @unchecked Sendable {
                 }
             }
             if batch.isEmpty && stopped {
-                for entry in sources { _ = entry.source.service(readable: false) }
+                for entry in sources { entry.source.loopStopped() }
                 sources = []
                 for timer in state.withLock({ $0.timers.removeAll() }) { Self.runLater(timer.deadline, timer.body) }
                 break
@@ -211,7 +217,7 @@ public final class RedisEventLoop: TaskExecutor, @unchecked Sendable {
             // With nothing to run, sleep until a job, a source's socket or its timer; after
             // running jobs, only look (a busy loop must not starve its sockets).
             if batch.isEmpty || !sources.isEmpty {
-                waitForEvents(blocking: batch.isEmpty, until: nextDeadline.map { now.duration(to: $0) })
+                waitForEvents(blocking: batch.isEmpty && !poked, until: nextDeadline.map { now.duration(to: $0) })
             }
         }
         threadID.store(0, ordering: .releasing)
@@ -236,6 +242,9 @@ public final class RedisEventLoop: TaskExecutor, @unchecked Sendable {
             if blocking, let after = entry.wait.timeout { limit(after) }
         }
         while poll(&descriptors, nfds_t(descriptors.count), timeout) < 0 && errno == EINTR {}
+        // Awake again: work the sources now hand over (a task resumed by a reply) must not
+        // write to the pipe to wake this very thread.
+        if blocking { state.withLock { $0.sleeping = false } }
         if descriptors[0].revents != 0 {
             var sink = [UInt8](repeating: 0, count: 64)
             while read(wakeRead, &sink, 64) > 0 {}
@@ -269,6 +278,9 @@ protocol RedisEventSource: AnyObject, Sendable {
     /// Does what can be done without waiting (connect, send, read what `readable` says is
     /// there, hand out replies) and says what to wait for next.
     func service(readable: Bool) -> RedisEventWait
+
+    /// The loop is ending: the last call, on its thread; whoever still waits must be told.
+    func loopStopped()
 }
 
 /// The loop's scheduled closures: a binary min-heap of deadlines over a table of closures.

@@ -188,6 +188,11 @@ public final class RedisSubscriber: RedisEventSource, @unchecked Sendable {
         }
     }
 
+    /// The loop ends with its owner (a client closing): a last look at what is pending.
+    func loopStopped() {
+        _ = service(readable: false)
+    }
+
     /// Forgets the connection after `error`: whoever waits for a confirmation hears now that
     /// none is coming soon, and the next connection attempt waits for the back-off.
     private func dropConnection(after error: any Error) {

@@ -63,13 +63,14 @@ final class RedisBroker: Sendable {
     /// Acknowledgements waiting to go out together.
     private let acknowledgements: RequestBatcher<[UInt8], Void>
 
-    /// - Parameter eventLoop: where the command connection does its I/O (a client's loop), or
-    ///   `nil` for a dispatch queue of its own.
+    /// - Parameter eventLoop: where the command and consumer connections do their I/O (a
+    ///   client's or a worker's loop; a blocking wait holds up only its own connection there),
+    ///   or `nil` for a dispatch queue each.
     init(url: String, eventLoop: RedisEventLoop? = nil) throws {
         endpoint = try RedisEndpoint(url: url)
         let commands = RedisConnection(endpoint: endpoint, name: "broker.commands", eventLoop: eventLoop)
         self.commands = commands
-        consumer = RedisConnection(endpoint: endpoint, name: "broker.consume", readTimeout: .seconds(10))
+        consumer = RedisConnection(endpoint: endpoint, name: "broker.consume", readTimeout: .seconds(10), eventLoop: eventLoop)
         acknowledgements = RequestBatcher { tags in try await Self.acknowledge(tags, on: commands) }
     }
 

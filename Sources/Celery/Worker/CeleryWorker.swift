@@ -26,6 +26,11 @@ public final class CeleryWorker: Service, Sendable {
     public let registry: TaskRegistry
     let logger: Logger
     let broker: RedisBroker
+    /// The thread the slots, the consumer and the work after each task run on, and where the
+    /// broker's commands and the backend's writes go out: a task resumed by a Redis reply runs
+    /// there with no thread wake-up, and the commands of all the tasks it ran in one go leave
+    /// as one pipeline. Task bodies run on the global pool.
+    let eventLoop = RedisEventLoop()
     let backend: RedisResultBackend
     let buffer: DeliveryBuffer
     let schedule = EtaSchedule()
@@ -57,8 +62,8 @@ public final class CeleryWorker: Service, Sendable {
         logger[metadataKey: LoggingKeys.hostname] = "\(workerConfiguration.hostname)"
         self.logger = logger
         do {
-            broker = try RedisBroker(url: configuration.brokerURL)
-            backend = try RedisResultBackend(url: configuration.resultBackendURL, expires: configuration.resultExpires)
+            broker = try RedisBroker(url: configuration.brokerURL, eventLoop: eventLoop)
+            backend = try RedisResultBackend(url: configuration.resultBackendURL, expires: configuration.resultExpires, eventLoop: eventLoop)
         } catch {
             throw CeleryError(code: .invalidConfiguration, message: "\(error)")
         }
@@ -67,7 +72,8 @@ public final class CeleryWorker: Service, Sendable {
             queues: workerConfiguration.queues, concurrency: workerConfiguration.concurrency,
             eventsEnabled: workerConfiguration.sendTaskEvents)
         outage = OutageLog(logger: logger)
-        completions = CompletionTracker(limit: workerConfiguration.concurrency * workerConfiguration.prefetchMultiplier * 2)
+        completions = CompletionTracker(
+            limit: workerConfiguration.concurrency * workerConfiguration.prefetchMultiplier * 2, executor: eventLoop)
         events = EventDispatcher(broker: broker, state: state, hostname: workerConfiguration.hostname, logger: logger)
         canvas = CanvasDispatch(
             broker: broker, backend: backend, builder: TaskMessageBuilder(defaultQueue: configuration.defaultQueue, routes: configuration.taskRoutes),
@@ -92,12 +98,12 @@ public final class CeleryWorker: Service, Sendable {
         await withGracefulShutdownHandler {
             await withTaskCancellationHandler {
                 await withDiscardingTaskGroup { group in
-                    group.addTask { await self.consumeLoop() }
+                    group.addTask(executorPreference: self.eventLoop) { await self.consumeLoop() }
                     group.addTask { await self.schedule.run(into: self.buffer) }
                     group.addTask { await self.visibilityRestoreLoop() }
                     group.addTask { await self.runRemoteControl() }
                     if self.workerConfiguration.sendHeartbeats { group.addTask { await self.heartbeatLoop() } }
-                    group.addTask { await self.runSlots() }
+                    group.addTask(executorPreference: self.eventLoop) { await self.runSlots() }
                 }
             } onCancel: {
                 self.stopTakingWork()
@@ -114,6 +120,7 @@ public final class CeleryWorker: Service, Sendable {
         }
         broker.close()
         backend.close()
+        eventLoop.shutdown()
     }
 
     /// Writes the revoked ids to `--statedb`, if one is configured.
@@ -372,7 +379,9 @@ public final class CeleryWorker: Service, Sendable {
         metrics.active.increment()
         defer { metrics.active.decrement() }
         let prepared = request
-        let work = Task { try await definition.handler(prepared) }
+        // On the global pool: a task's own work may be long or CPU-bound and must not hold up
+        // the event loop (nor other tasks' bodies, on a machine with several cores).
+        let work = Task(executorPreference: globalConcurrentExecutor) { try await definition.handler(prepared) }
         state.started(id, WorkerState.ActiveTask(
             message: message, queue: delivery.queue, started: Date(), acknowledged: !acksLate, cancel: { work.cancel() }))
         await events.taskEvent("task-started", [("uuid", .string(id))])

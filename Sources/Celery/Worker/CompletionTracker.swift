@@ -14,10 +14,13 @@ final class CompletionTracker: Sendable {
     }
 
     let limit: Int
+    /// Where the jobs run (`nil`: the global pool).
+    private let executor: (any TaskExecutor)?
     private let state = Mutex(State())
 
-    init(limit: Int) {
+    init(limit: Int, executor: (any TaskExecutor)? = nil) {
         self.limit = max(1, limit)
+        self.executor = executor
     }
 
     /// Starts `job` once fewer than `limit` jobs are in flight.
@@ -33,7 +36,7 @@ final class CompletionTracker: Sendable {
             }
             if admitted { continuation.resume() }
         }
-        Task {
+        Task(executorPreference: executor) {
             await job()
             self.finished()
         }
