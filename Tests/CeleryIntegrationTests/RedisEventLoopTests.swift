@@ -74,7 +74,7 @@ struct RedisEventLoopTests {
                     ])
                     return replies.count == 3 && replies[1].string == "v\(index)" && replies[2].integer == 1
                 }
-                // Half from the global pool (queued, sent together), half from the loop (sent on the spot).
+                // Half from the global pool, half from the loop: all queued and sent together.
                 if index.isMultiple(of: 2) {
                     group.addTask(operation: body)
                 } else {
@@ -126,5 +126,70 @@ struct RedisEventLoopTests {
             }
             #expect(results == (1...20).map { .integer(Int64(2 * $0)) })
         }
+    }
+
+    @Test("a blocking wait on one connection holds up neither the loop nor another connection on it")
+    func blockingWaitDoesNotBlockTheLoop() async throws {
+        let loop = RedisEventLoop()
+        defer { loop.shutdown() }
+        let endpoint = try RedisEndpoint(url: try TestRedis.url)
+        let waiting = RedisConnection(endpoint: endpoint, name: "test.waiting", eventLoop: loop)
+        let other = RedisConnection(endpoint: endpoint, name: "test.other", eventLoop: loop)
+        defer {
+            waiting.close()
+            other.close()
+        }
+        let list = TestRedis.uniqueQueue("blocking")
+        try await withTaskExecutorPreference(loop) {
+            async let popped = waiting.send(RedisCommand("BLPOP", list, 5))
+            let clock = ContinuousClock()
+            let started = clock.now
+            // Twenty round trips on the other connection while the BLPOP waits on the same thread.
+            for index in 0..<20 { #expect(try await other.send(RedisCommand("ECHO", "e\(index)")).string == "e\(index)") }
+            #expect(clock.now - started < .seconds(2))
+            _ = try await other.send(RedisCommand("RPUSH", list, "wake"))
+            let reply = try await popped
+            #expect(reply.array?.last?.string == "wake")
+        }
+    }
+
+    @Test("a reply that takes longer than the read timeout fails that call, and the connection recovers")
+    func replyTimeout() async throws {
+        let loop = RedisEventLoop()
+        defer { loop.shutdown() }
+        let endpoint = try RedisEndpoint(url: try TestRedis.url)
+        let connection = RedisConnection(endpoint: endpoint, name: "test.timeout", readTimeout: .milliseconds(300), eventLoop: loop)
+        defer { connection.close() }
+        let list = TestRedis.uniqueQueue("timeout")
+        await #expect(throws: RedisError.self) {
+            _ = try await connection.send(RedisCommand("BLPOP", list, 2))
+        }
+        #expect(try await connection.send(RedisCommand("PING")).string == "PONG")
+    }
+
+    @Test("an idle connection the server closed is replaced on the next call; close() fails calls in flight")
+    func serverClosedAndClosed() async throws {
+        let loop = RedisEventLoop()
+        defer { loop.shutdown() }
+        let endpoint = try RedisEndpoint(url: try TestRedis.url)
+        let connection = RedisConnection(endpoint: endpoint, name: "test.killed", eventLoop: loop)
+        let admin = RedisConnection(endpoint: endpoint, name: "test.admin", eventLoop: loop)
+        defer { admin.close() }
+        let name = TestRedis.uniqueQueue("victim")
+        _ = try await connection.send(RedisCommand("CLIENT", "SETNAME", name))
+        let list = try await admin.send(RedisCommand("CLIENT", "LIST")).string ?? ""
+        let id = list.split(separator: "\n").first { $0.contains("name=\(name)") }?
+            .split(separator: " ").first { $0.hasPrefix("id=") }?.dropFirst(3)
+        let victim = try #require(id.map(String.init))
+        #expect(try await admin.send(RedisCommand("CLIENT", "KILL", "ID", victim)).integer == 1)
+        try await Task.sleep(for: .milliseconds(50))
+        #expect(try await connection.send(RedisCommand("PING")).string == "PONG")
+
+        let waiting = TestRedis.uniqueQueue("closed")
+        let blocked = Task { try await connection.send(RedisCommand("BLPOP", waiting, 5)) }
+        try await Task.sleep(for: .milliseconds(100))
+        connection.close()
+        await #expect(throws: RedisError.self) { _ = try await blocked.value }
+        await #expect(throws: RedisError.self) { _ = try await connection.send(RedisCommand("PING")) }
     }
 }

@@ -13,11 +13,11 @@ final class RedisResultBackend: Sendable {
     /// Documents up to ``scriptedStoreLimit``, stored together by one script call per batch.
     private let smallDocuments: RequestBatcher<(key: String, body: [UInt8]), Bool>
 
-    /// The client's event loop when this backend serves a client (its waits run there).
+    /// The event loop of the client or worker this backend serves (its waits run there).
     let eventLoop: RedisEventLoop?
 
-    /// - Parameter eventLoop: where the connection does its I/O (a client's loop), or `nil`
-    ///   for a dispatch queue of its own.
+    /// - Parameter eventLoop: where the connection does its I/O (a client's or a worker's
+    ///   loop), or `nil` for a dispatch queue of its own.
     init(url: String, expires: Duration?, eventLoop: RedisEventLoop? = nil) throws {
         endpoint = try RedisEndpoint(url: url)
         self.eventLoop = eventLoop
@@ -25,7 +25,7 @@ final class RedisResultBackend: Sendable {
         self.connection = connection
         self.expires = expires
         let secondsToLive = expires.map { max(0, Int($0.components.seconds)) } ?? 0
-        smallDocuments = RequestBatcher { documents in
+        smallDocuments = RequestBatcher(executor: eventLoop) { documents in
             try await Self.storeBatch(documents, on: connection, secondsToLive: secondsToLive)
         }
     }

@@ -71,7 +71,7 @@ final class RedisBroker: Sendable {
         let commands = RedisConnection(endpoint: endpoint, name: "broker.commands", eventLoop: eventLoop)
         self.commands = commands
         consumer = RedisConnection(endpoint: endpoint, name: "broker.consume", readTimeout: .seconds(10), eventLoop: eventLoop)
-        acknowledgements = RequestBatcher { tags in try await Self.acknowledge(tags, on: commands) }
+        acknowledgements = RequestBatcher(executor: eventLoop) { tags in try await Self.acknowledge(tags, on: commands) }
     }
 
     func close() {

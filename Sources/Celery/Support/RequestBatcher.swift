@@ -18,13 +18,21 @@ final class RequestBatcher<Request: Sendable, Output: Sendable>: Sendable {
 
     private let state = Mutex(State())
     private let maximumBatch: Int
+    /// Where the batches after the first run (`nil`: the global pool).
+    private let executor: (any TaskExecutor)?
     private let perform: @Sendable ([Request]) async throws -> [Output]
 
     /// - Parameters:
     ///   - maximumBatch: the most requests one `perform` call gets.
+    ///   - executor: where the task carrying out later batches runs: the event loop of the
+    ///     connection `perform` uses, so its replies resume it with no thread wake-up.
     ///   - perform: carries out a batch; returns one output per request, in order.
-    init(maximumBatch: Int = 256, perform: @escaping @Sendable ([Request]) async throws -> [Output]) {
+    init(
+        maximumBatch: Int = 256, executor: (any TaskExecutor)? = nil,
+        perform: @escaping @Sendable ([Request]) async throws -> [Output]
+    ) {
         self.maximumBatch = max(1, maximumBatch)
+        self.executor = executor
         self.perform = perform
     }
 
@@ -50,7 +58,7 @@ final class RequestBatcher<Request: Sendable, Output: Sendable>: Sendable {
                 if state.waiting.isEmpty { state.performing = false }
                 return state.performing
             }
-            if more { Task { await self.performWaiting() } }
+            if more { Task(executorPreference: executor) { await self.performWaiting() } }
             return try outcome.get()
         }
         return try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Output, any Error>) in
@@ -60,7 +68,7 @@ final class RequestBatcher<Request: Sendable, Output: Sendable>: Sendable {
                 state.performing = true
                 return true
             }
-            if startPerforming { Task { await self.performWaiting() } }
+            if startPerforming { Task(executorPreference: executor) { await self.performWaiting() } }
         }
     }
 
