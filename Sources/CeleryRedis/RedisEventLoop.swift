@@ -187,6 +187,7 @@ public final class RedisEventLoop: TaskExecutor, @unchecked Sendable {
     private func run() {
         threadID.store(UInt(pthread_self()), ordering: .releasing)
         let executor = asUnownedTaskExecutor()
+        var consecutiveBatches = 0
         while true {
             let now = ContinuousClock.now
             let (batch, added, stopped, poked, nextDeadline) = state.withLock {
@@ -214,14 +215,25 @@ public final class RedisEventLoop: TaskExecutor, @unchecked Sendable {
                 for timer in state.withLock({ $0.timers.removeAll() }) { Self.runLater(timer.deadline, timer.body) }
                 break
             }
+            // Jobs those just run queued (the next steps of tasks they resumed) run first, so
+            // their commands join the same writes; but not forever: a busy loop must not
+            // starve its sockets.
+            if !batch.isEmpty && consecutiveBatches < Self.batchesBetweenPolls && state.withLock({ !$0.work.isEmpty }) {
+                consecutiveBatches += 1
+                continue
+            }
+            consecutiveBatches = 0
             // With nothing to run, sleep until a job, a source's socket or its timer; after
-            // running jobs, only look (a busy loop must not starve its sockets).
+            // running jobs, only look.
             if batch.isEmpty || !sources.isEmpty {
                 waitForEvents(blocking: batch.isEmpty && !poked, until: nextDeadline.map { now.duration(to: $0) })
             }
         }
         threadID.store(0, ordering: .releasing)
     }
+
+    /// How many batches of jobs may run back to back before the sources are looked at.
+    private static let batchesBetweenPolls = 16
 
     /// Polls the wake-up pipe and every source's socket, then services every source.
     ///
