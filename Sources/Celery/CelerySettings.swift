@@ -30,7 +30,7 @@ public struct CelerySettings: Sendable {
         "broker_url", "result_backend", "result_expires", "task_default_queue", "task_track_started", "result_extended",
         "broker_transport_options", "task_routes", "accept_content", "task_serializer", "result_serializer",
         "worker_prefetch_multiplier", "worker_concurrency", "task_acks_late", "task_time_limit", "task_soft_time_limit",
-        "worker_send_task_events", "task_queues",
+        "worker_send_task_events", "task_queues", "worker_pool",
     ]
 
     /// Settings with these values.
@@ -152,6 +152,12 @@ public struct CelerySettings: Sendable {
             worker.softTimeLimit = seconds
         }
         if let flag = try bool("worker_send_task_events") { worker.sendTaskEvents = flag }
+        if let name = values["worker_pool"], !name.isNull {
+            guard let pool = name.stringValue.flatMap(WorkerConfiguration.pool(named:)) else {
+                throw mismatch("worker_pool", "prefork, threads, solo, gevent or eventlet")
+            }
+            worker.pool = pool
+        }
         if let queues = values["task_queues"] {
             guard case .array(let items) = queues else { throw mismatch("task_queues", "a list of queue names") }
             let names = items.compactMap(\.stringValue)

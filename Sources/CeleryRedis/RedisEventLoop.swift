@@ -216,9 +216,9 @@ public final class RedisEventLoop: TaskExecutor, @unchecked Sendable {
                 break
             }
             // Jobs those just run queued (the next steps of tasks they resumed) run first, so
-            // their commands join the same writes; but not forever: a busy loop must not
-            // starve its sockets.
-            if !batch.isEmpty && consecutiveBatches < Self.batchesBetweenPolls && state.withLock({ !$0.work.isEmpty }) {
+            // their commands join the same writes; but only after small batches, and not
+            // forever: a busy loop must not starve its sockets.
+            if !batch.isEmpty && batch.count <= Self.smallBatch && consecutiveBatches < Self.batchesBetweenPolls && state.withLock({ !$0.work.isEmpty }) {
                 consecutiveBatches += 1
                 continue
             }
@@ -233,6 +233,10 @@ public final class RedisEventLoop: TaskExecutor, @unchecked Sendable {
     }
 
     /// How many batches of jobs may run back to back before the sources are looked at.
+    /// Only after batches this small (a few tasks, one step at a time: the latency case). After
+    /// larger ones the sockets are looked at first, so Redis gets the writes while the loop
+    /// runs the next jobs: keeping Redis busy in parallel is what a drain's rate depends on.
+    private static let smallBatch = 4
     private static let batchesBetweenPolls = 16
 
     /// Polls the wake-up pipe and every source's socket, then services every source.

@@ -34,6 +34,9 @@ struct Worker: AsyncParsableCommand {
     @Option(name: [.short, .long], help: "Tasks run at once.")
     var concurrency: Int?
 
+    @Option(name: [.customShort("P"), .long], help: "Where task bodies run: prefork or threads (every core, the default), solo, gevent or eventlet (the worker's one event-loop thread: lowest latency, for light or I/O-bound tasks).")
+    var pool: String?
+
     @Option(name: [.customShort("n"), .long], help: "Node name; %h, %n and %d expand as in Celery.")
     var hostname: String = "swift@%h"
 
@@ -95,6 +98,9 @@ struct Worker: AsyncParsableCommand {
         guard CeleryLogHandler.level(named: loglevel) != nil else {
             throw ValidationError("unknown log level '\(loglevel)'")
         }
+        if let pool, WorkerConfiguration.pool(named: pool) == nil {
+            throw ValidationError("--pool \(pool): expected prefork, threads, solo, gevent or eventlet")
+        }
     }
 
     func run() async throws {
@@ -127,6 +133,7 @@ struct Worker: AsyncParsableCommand {
         try settings.apply(to: &workerConfiguration)
         if let queues { workerConfiguration.queues = queues.split(separator: ",").map { String($0).trimmingWhitespace() } }
         if let concurrency { workerConfiguration.concurrency = max(1, concurrency) }
+        if let kind = pool.flatMap(WorkerConfiguration.pool(named:)) { workerConfiguration.pool = kind }
         if let prefetchMultiplier { workerConfiguration.prefetchMultiplier = max(1, prefetchMultiplier) }
         if acksLate { workerConfiguration.acksLate = true }
         workerConfiguration.stateDatabasePath = statedb

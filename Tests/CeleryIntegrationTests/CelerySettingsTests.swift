@@ -22,6 +22,7 @@ struct CelerySettingsTests {
             result_expires = None
             task_time_limit = 1_800.5
             task_queues = ('a', 'b',)
+            worker_pool = 'solo'
             """)
         #expect(values["broker_url"] == "redis://:secret@localhost:6379/1")
         #expect(values["task_queues"] == ["a", "b"])
@@ -36,6 +37,9 @@ struct CelerySettingsTests {
         #expect(configuration.routedQueue(forTask: "tasks.add") == "fast")
         #expect(configuration.routedQueue(forTask: "tasks.mul") == nil)
         #expect(worker.prefetchMultiplier == 1 && worker.acksLate && worker.queues == ["a", "b"] && worker.timeLimit == 1800.5)
+        #expect(worker.pool == .solo)
+        #expect(WorkerConfiguration.pool(named: "prefork") == .threads && WorkerConfiguration.pool(named: "gevent") == .solo)
+        #expect(throws: CeleryError.self) { try CelerySettings(["worker_pool": "forkserver"]).apply(to: &worker) }
     }
 
     @Test("errors name the line")

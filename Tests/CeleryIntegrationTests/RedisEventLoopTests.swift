@@ -192,4 +192,32 @@ struct RedisEventLoopTests {
         await #expect(throws: RedisError.self) { _ = try await blocked.value }
         await #expect(throws: RedisError.self) { _ = try await connection.send(RedisCommand("PING")) }
     }
+
+    @Test("the solo pool runs every task body on one thread, several at once while they await")
+    func soloPool() async throws {
+        let queue = TestRedis.uniqueQueue("solo")
+        let threads = Mutex<Set<UInt>>([])
+        try await withWorker(queue: queue, concurrency: 8, pool: .solo, register: { registry in
+            registry.register("t.nap") { request in
+                threads.withLock { _ = $0.insert(UInt(pthread_self())) }
+                try await Task.sleep(for: .milliseconds(100))
+                threads.withLock { _ = $0.insert(UInt(pthread_self())) }
+                return .integer(request.args.first?.integerValue ?? 0)
+            }
+            registry.register("t.fail") { _ in throw PythonException("ValueError", arguments: ["solo"]) }
+        }) { client in
+            let clock = ContinuousClock()
+            let started = clock.now
+            var results: [AsyncResult] = []
+            for value in 0..<16 { results.append(try await client.send("t.nap", args: [.integer(Int64(value))])) }
+            var values: [JSONValue] = []
+            for result in results { values.append(try await result.get(timeout: .seconds(10))) }
+            #expect(values == (0..<16).map { .integer(Int64($0)) })
+            // Sixteen 100 ms naps on 8 slots: about 0.2 s when they overlap, 1.6 s in a row.
+            #expect(clock.now - started < .seconds(1))
+            let failure = try await client.send("t.fail").wait(timeout: .seconds(10))
+            #expect(failure.status == .failure && failure.exception?.type == "ValueError")
+        }
+        #expect(threads.withLock { $0.count } == 1)
+    }
 }

@@ -31,7 +31,7 @@ enum TestRedis {
 
 /// Runs a worker with the given tasks on `queue` while `body` runs, then shuts it down gracefully.
 func withWorker(
-    queue: String, concurrency: Int = 2, hostname: String = "test@local", logger: Logger? = nil,
+    queue: String, concurrency: Int = 2, hostname: String = "test@local", pool: WorkerPool = .threads, logger: Logger? = nil,
     register: (TaskRegistry) -> Void, _ body: (CeleryClient) async throws -> Void
 ) async throws {
     let configuration = CeleryConfiguration(brokerURL: try TestRedis.url, defaultQueue: queue)
@@ -42,10 +42,10 @@ func withWorker(
         quiet.logLevel = .critical
         return quiet
     }()
+    var workerConfiguration = WorkerConfiguration(queues: [queue], concurrency: concurrency, hostname: hostname)
+    workerConfiguration.pool = pool
     let worker = try CeleryWorker(
-        configuration: configuration,
-        workerConfiguration: WorkerConfiguration(queues: [queue], concurrency: concurrency, hostname: hostname),
-        registry: registry, logger: logger)
+        configuration: configuration, workerConfiguration: workerConfiguration, registry: registry, logger: logger)
     let client = try CeleryClient(configuration: configuration)
     defer { client.close() }
     try await withThrowingTaskGroup(of: Void.self) { group in

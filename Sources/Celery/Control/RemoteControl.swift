@@ -297,7 +297,7 @@ extension CeleryWorker {
             workerConfiguration.softTimeLimit.map(JSONValue.double) ?? 0, workerConfiguration.timeLimit.map(JSONValue.double) ?? 0,
         ]
         let pool = JSONObject([
-            ("implementation", "swift-celery:async"), ("max-concurrency", .integer(Int64(state.concurrency))),
+            ("implementation", .string("swift-celery:\(workerConfiguration.pool.rawValue)")), ("max-concurrency", .integer(Int64(state.concurrency))),
             ("processes", .array([pid])), ("max-tasks-per-child", "N/A"), ("put-guarded-by-semaphore", false),
             ("timeouts", .array(timeouts)),
         ])

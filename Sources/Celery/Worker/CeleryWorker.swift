@@ -26,11 +26,15 @@ public final class CeleryWorker: Service, Sendable {
     public let registry: TaskRegistry
     let logger: Logger
     let broker: RedisBroker
-    /// The thread the slots, the consumer and the work after each task run on, and where the
-    /// broker's commands and the backend's writes go out: a task resumed by a Redis reply runs
-    /// there with no thread wake-up, and the commands of all the tasks it ran in one go leave
-    /// as one pipeline. Task bodies run on the global pool.
+    /// The thread that does the worker's Redis I/O (fetches, acknowledgements, results) and
+    /// runs the consumer; with the solo pool, the slots and task bodies too. Commands issued
+    /// together leave as one pipeline per connection; replies are read as they arrive.
     let eventLoop = RedisEventLoop()
+
+    /// Where slots, task bodies and the work after each task run (``WorkerPool``).
+    private var taskExecutor: any TaskExecutor {
+        workerConfiguration.pool == .solo ? eventLoop : globalConcurrentExecutor
+    }
     let backend: RedisResultBackend
     let buffer: DeliveryBuffer
     let schedule = EtaSchedule()
@@ -73,7 +77,8 @@ public final class CeleryWorker: Service, Sendable {
             eventsEnabled: workerConfiguration.sendTaskEvents)
         outage = OutageLog(logger: logger)
         completions = CompletionTracker(
-            limit: workerConfiguration.concurrency * workerConfiguration.prefetchMultiplier * 2, executor: eventLoop)
+            limit: workerConfiguration.concurrency * workerConfiguration.prefetchMultiplier * 2,
+            executor: workerConfiguration.pool == .solo ? eventLoop : nil)
         events = EventDispatcher(broker: broker, state: state, hostname: workerConfiguration.hostname, logger: logger)
         canvas = CanvasDispatch(
             broker: broker, backend: backend, builder: TaskMessageBuilder(defaultQueue: configuration.defaultQueue, routes: configuration.taskRoutes),
@@ -103,7 +108,7 @@ public final class CeleryWorker: Service, Sendable {
                     group.addTask { await self.visibilityRestoreLoop() }
                     group.addTask { await self.runRemoteControl() }
                     if self.workerConfiguration.sendHeartbeats { group.addTask { await self.heartbeatLoop() } }
-                    group.addTask(executorPreference: self.eventLoop) { await self.runSlots() }
+                    group.addTask(executorPreference: self.taskExecutor) { await self.runSlots() }
                 }
             } onCancel: {
                 self.stopTakingWork()
@@ -379,9 +384,7 @@ public final class CeleryWorker: Service, Sendable {
         metrics.active.increment()
         defer { metrics.active.decrement() }
         let prepared = request
-        // On the global pool: a task's own work may be long or CPU-bound and must not hold up
-        // the event loop (nor other tasks' bodies, on a machine with several cores).
-        let work = Task(executorPreference: globalConcurrentExecutor) { try await definition.handler(prepared) }
+        let work = Task(executorPreference: taskExecutor) { try await definition.handler(prepared) }
         state.started(id, WorkerState.ActiveTask(
             message: message, queue: delivery.queue, started: Date(), acknowledged: !acksLate, cancel: { work.cancel() }))
         await events.taskEvent("task-started", [("uuid", .string(id))])

@@ -35,6 +35,8 @@ public struct WorkerConfiguration: Sendable {
     /// Send worker-online, worker-heartbeat (every 2 s) and worker-offline (off with
     /// `--without-heartbeat`).
     public var sendHeartbeats: Bool = true
+    /// `-P`/`worker_pool`: where task bodies run.
+    public var pool: WorkerPool = .threads
     /// How often to put back messages that any worker left unacknowledged longer than the
     /// visibility timeout. kombu does it at start-up and then on every 10th of its 10-second
     /// calls, so every 100 s; so does this worker by default.
@@ -54,6 +56,16 @@ public struct WorkerConfiguration: Sendable {
         self.pollTimeout = max(0.01, pollTimeout)
     }
 
+    /// Celery's `-P` names: `prefork` and `threads` are ``WorkerPool/threads``; `solo`,
+    /// `gevent` and `eventlet` (one thread, cooperative) are ``WorkerPool/solo``.
+    public static func pool(named name: String) -> WorkerPool? {
+        switch name.lowercased() {
+        case "prefork", "threads", "processes": .threads
+        case "solo", "gevent", "eventlet": .solo
+        default: nil
+        }
+    }
+
     /// Expands Celery's node-name placeholders: `%h` (host name), `%n` (its first label),
     /// `%d` (its domain), `%%`.
     public static func expandHostname(_ pattern: String, host: String? = nil) -> String {
@@ -63,4 +75,19 @@ public struct WorkerConfiguration: Sendable {
         return pattern.replacing("%%", with: "\u{0}").replacing("%h", with: host).replacing("%n", with: name)
             .replacing("%d", with: domain).replacing("\u{0}", with: "%")
     }
+}
+
+/// Where a worker runs its tasks' bodies (`celery worker -P`).
+public enum WorkerPool: String, Sendable {
+    /// Swift's global concurrent executor, one thread per core, as Celery's prefork pool uses
+    /// every core: CPU-bound tasks run in parallel. The worker's own per-task work (decoding,
+    /// results, acknowledgements) runs there too; Redis I/O runs on the worker's event loop.
+    case threads
+    /// The worker's event loop, one thread, as Celery's solo pool runs tasks in the consumer
+    /// itself; up to `concurrency` tasks are in progress at once while they await, as with
+    /// Celery's gevent and eventlet pools. Nothing changes thread between a message arriving
+    /// and its result leaving, which gives the lowest latency and, for light or I/O-bound
+    /// tasks, the highest rate; a task that computes for long holds up every other task and
+    /// the worker's Redis I/O meanwhile.
+    case solo
 }
