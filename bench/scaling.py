@@ -7,12 +7,13 @@
 Parts (each a pre-filled queue drained by a worker started afterwards; the rate is the number
 of tasks over the span of their results' `date_done`, so worker start-up is not counted):
   concurrency  Swift worker at -c 1, 2, 4, 16, 64 on an I/O-bound backlog (bench.sleep(0.01),
-               100 tasks per slot) and a CPU-bound one (bench.cpu(10^6): 10^6 LCG rounds, about 0.25 ms; 2,000 tasks)
-  processes    1, 2 and 4 Swift worker processes (-c 16 each) on one Redis draining 100,000
-               bench.noop with results
-  payload      a backlog of 2,000 bench.echo(100 KB) with results, Swift -c 16 and the Python
-               prefork -c 2 worker of bench/run, same run (the shared harness's payload
-               scenario is bounded by its Python producer, this one by the worker)
+               100 tasks per slot) and a CPU-bound one (bench.cpu(10^6): 10^6 LCG rounds, about
+               0.25 ms; 2,000 tasks), with the default pool and with -P solo
+  processes    1, 2 and 4 Swift worker processes (-c 16 each, default pool and -P solo) on one
+               Redis draining 100,000 bench.noop with results
+  payload      a backlog of 2,000 bench.echo(100 KB) with results, Swift -c 16 (both pools) and
+               the Python prefork -c 2 worker of bench/run, same run (the shared harness's
+               payload scenario is bounded by its Python producer, this one by the worker)
 
 Needs a Redis on --redis-url (default redis://127.0.0.1:6391/0, as bench/run starts; db 0 is
 flushed) and, for `payload`, the .venv with Celery. Prints Markdown tables; --repeats N takes the
@@ -127,31 +128,34 @@ def main():
     print(f"worker: {args.worker}; redis {args.redis_url}; {os.cpu_count()} cores; median of {args.repeats}\n")
 
     if "concurrency" in parts:
-        print("| -c | I/O-bound: bench.sleep(0.01), tasks/s | ideal (c / 10 ms) | CPU-bound: bench.cpu(10^6), about 0.25 ms each, tasks/s |")
+        print("| -c | I/O-bound: bench.sleep(0.01), tasks/s (-P solo) | ideal (c / 10 ms) | CPU-bound: bench.cpu(10^6), about 0.25 ms each, tasks/s (-P solo) |")
         print("| --- | --- | --- | --- |")
         for c in (1, 2, 4, 16, 64):
-            io = median_of(args.repeats, lambda: drain(
-                client, fill(client, [("bench.sleep", [0.01])] * (100 * c)), [f"{swift} -c {c}"], REPO, env))
-            cpu = median_of(args.repeats, lambda: drain(
-                client, fill(client, [("bench.cpu", [1_000_000])] * 2000), [f"{swift} -c {c}"], REPO, env))
-            print(f"| {c} | {cell(io)} | {c * 100:,} | {cell(cpu)} |", flush=True)
+            io, cpu = [], []
+            for pool in ("", " -P solo"):
+                io.append(median_of(args.repeats, lambda: drain(
+                    client, fill(client, [("bench.sleep", [0.01])] * (100 * c)), [f"{swift}{pool} -c {c}"], REPO, env)))
+                cpu.append(median_of(args.repeats, lambda: drain(
+                    client, fill(client, [("bench.cpu", [1_000_000])] * 2000), [f"{swift}{pool} -c {c}"], REPO, env)))
+            print(f"| {c} | {cell(io[0])} ({cell(io[1])}) | {c * 100:,} | {cell(cpu[0])} ({cell(cpu[1])}) |", flush=True)
         print()
 
     if "processes" in parts:
-        print("| worker processes (-c 16 each) | bench.noop with results, tasks/s |")
-        print("| --- | --- |")
+        print("| worker processes (-c 16 each) | bench.noop with results, tasks/s | the same with -P solo |")
+        print("| --- | --- | --- |")
         for n in (1, 2, 4):
-            rate = median_of(args.repeats, lambda: drain(
+            rates = [median_of(args.repeats, lambda: drain(
                 client, fill(client, [("bench.noop", [])] * 100_000),
-                [f"{swift} -c 16 -n swift{k}@%h" for k in range(n)], REPO, env))
-            print(f"| {n} | {cell(rate)} |", flush=True)
+                [f"{swift}{pool} -c 16 -n swift{k}@%h" for k in range(n)], REPO, env)) for pool in ("", " -P solo")]
+            print(f"| {n} | {cell(rates[0])} | {cell(rates[1])} |", flush=True)
         print()
 
     if "payload" in parts:
         payload = "x" * (100 * 1024)
         rows = {}
         for label, command, cwd, n in (("Python prefork -c 2", PYTHON_WORKER, HERE / "harness", 2000),
-                                       ("Swift -c 16", f"{swift} -c 16", REPO, 2000)):
+                                       ("Swift -c 16", f"{swift} -c 16", REPO, 2000),
+                                       ("Swift -P solo -c 16", f"{swift} -P solo -c 16", REPO, 2000)):
             rows[label] = median_of(args.repeats, lambda: drain(
                 client, fill(client, [("bench.echo", [payload])] * n), [command], cwd, env))
         print("| 100 KB echo backlog, results stored | tasks/s |")
@@ -159,7 +163,7 @@ def main():
         for label, stats in rows.items():
             print(f"| {label} | {cell(stats)} |")
         base = rows["Python prefork -c 2"][0]
-        print(f"| Swift/Python | {rows['Swift -c 16'][0] / base:.1f}× |")
+        print(f"| Swift/Python | {rows['Swift -c 16'][0] / base:.1f}× (-P solo: {rows['Swift -P solo -c 16'][0] / base:.1f}×) |")
     client.flushdb()
 
 

@@ -24,10 +24,10 @@ public final class CeleryClient: Sendable {
     private let eventLoop: RedisEventLoop
 
     /// The thread this client talks to Redis on. A task that prefers it
-    /// (`withTaskExecutorPreference(client.executor) { ... }`) runs there and sends each
-    /// command on the spot, without handing it to another thread and waiting to be woken: a
-    /// sequential `send(...).get()` through a Swift worker took 0.25 ms there against 0.32 ms
-    /// from another task (p50, 2-core development machine). Calls from anywhere else are
+    /// (`withTaskExecutorPreference(client.executor) { ... }`) runs there: its commands are
+    /// written and its replies read on that thread, with no other thread woken on the way. A
+    /// sequential `send(...).get()` through a Swift worker running `-P solo` took 0.26 ms there
+    /// against 0.32 ms from another task (p50, 2-core development machine). Calls from anywhere else are
     /// correct too; they hop to this thread and back. Keep CPU-heavy work off it: it would
     /// hold up every other Redis reply of the client.
     public var executor: any TaskExecutor { eventLoop }
