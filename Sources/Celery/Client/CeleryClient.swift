@@ -27,9 +27,9 @@ public final class CeleryClient: Sendable {
     /// (`withTaskExecutorPreference(client.executor) { ... }`) runs there: its commands are
     /// written and its replies read on that thread, with no other thread woken on the way. A
     /// sequential `send(...).get()` through a Swift worker running `-P solo` took 0.26 ms there
-    /// against 0.32 ms from another task (p50, 2-core development machine). Calls from anywhere else are
-    /// correct too; they hop to this thread and back. Keep CPU-heavy work off it: it would
-    /// hold up every other Redis reply of the client.
+    /// against 0.32 ms from another task (p50, 2-core development machine). Calls from anywhere
+    /// else are correct too; they hop to this thread and back. Keep CPU-heavy work off it: it
+    /// would hold up every other Redis reply of the client.
     public var executor: any TaskExecutor { eventLoop }
 
     /// Creates a client; connections open on first use.

@@ -25,16 +25,13 @@ public final class CeleryWorker: Service, Sendable {
     /// The tasks this worker runs.
     public let registry: TaskRegistry
     let logger: Logger
-    let broker: RedisBroker
     /// The thread that does the worker's Redis I/O (fetches, acknowledgements, results) and
     /// runs the consumer; with the solo pool, the slots and task bodies too. Commands issued
     /// together leave as one pipeline per connection; replies are read as they arrive.
     let eventLoop = RedisEventLoop()
-
     /// Where slots, task bodies and the work after each task run (``WorkerPool``).
-    private var taskExecutor: any TaskExecutor {
-        workerConfiguration.pool == .solo ? eventLoop : globalConcurrentExecutor
-    }
+    private let taskExecutor: any TaskExecutor
+    let broker: RedisBroker
     let backend: RedisResultBackend
     let buffer: DeliveryBuffer
     let schedule = EtaSchedule()
@@ -65,6 +62,7 @@ public final class CeleryWorker: Service, Sendable {
         var logger = logger
         logger[metadataKey: LoggingKeys.hostname] = "\(workerConfiguration.hostname)"
         self.logger = logger
+        taskExecutor = workerConfiguration.pool == .solo ? eventLoop : globalConcurrentExecutor
         do {
             broker = try RedisBroker(url: configuration.brokerURL, eventLoop: eventLoop)
             backend = try RedisResultBackend(url: configuration.resultBackendURL, expires: configuration.resultExpires, eventLoop: eventLoop)
@@ -77,8 +75,7 @@ public final class CeleryWorker: Service, Sendable {
             eventsEnabled: workerConfiguration.sendTaskEvents)
         outage = OutageLog(logger: logger)
         completions = CompletionTracker(
-            limit: workerConfiguration.concurrency * workerConfiguration.prefetchMultiplier * 2,
-            executor: workerConfiguration.pool == .solo ? eventLoop : nil)
+            limit: workerConfiguration.concurrency * workerConfiguration.prefetchMultiplier * 2, executor: taskExecutor)
         events = EventDispatcher(broker: broker, state: state, hostname: workerConfiguration.hostname, logger: logger)
         canvas = CanvasDispatch(
             broker: broker, backend: backend, builder: TaskMessageBuilder(defaultQueue: configuration.defaultQueue, routes: configuration.taskRoutes),
