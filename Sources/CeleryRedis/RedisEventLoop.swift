@@ -232,11 +232,12 @@ public final class RedisEventLoop: TaskExecutor, @unchecked Sendable {
         threadID.store(0, ordering: .releasing)
     }
 
-    /// How many batches of jobs may run back to back before the sources are looked at.
-    /// Only after batches this small (a few tasks, one step at a time: the latency case). After
-    /// larger ones the sockets are looked at first, so Redis gets the writes while the loop
-    /// runs the next jobs: keeping Redis busy in parallel is what a drain's rate depends on.
+    /// The largest batch after which the jobs it queued run before the sources are looked at
+    /// (a few tasks, one step at a time: the latency case). After larger ones the sockets are
+    /// looked at first, so Redis gets the writes while the loop runs the next jobs: keeping
+    /// Redis busy in parallel is what a drain's rate depends on.
     private static let smallBatch = 4
+    /// How many batches of jobs may run back to back before the sources are looked at.
     private static let batchesBetweenPolls = 16
 
     /// Polls the wake-up pipe and every source's socket, then services every source.
