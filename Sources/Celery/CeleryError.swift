@@ -3,7 +3,7 @@ public struct CeleryError: Error, Sendable, CustomStringConvertible {
     /// What kind of failure this is.
     public struct Code: Sendable, Hashable, CustomStringConvertible {
         private enum Base: String, Sendable, Hashable {
-            case invalidConfiguration, broker, resultBackend, timeout, invalidResult
+            case invalidConfiguration, broker, resultBackend, timeout, invalidResult, system
         }
         private let base: Base
 
@@ -17,6 +17,8 @@ public struct CeleryError: Error, Sendable, CustomStringConvertible {
         public static let timeout = Code(base: .timeout)
         /// A stored result document could not be read.
         public static let invalidResult = Code(base: .invalidResult)
+        /// A system call the worker process needed failed (the `exec` of a SIGHUP restart).
+        public static let system = Code(base: .system)
 
         public var description: String { base.rawValue }
     }
@@ -25,11 +27,15 @@ public struct CeleryError: Error, Sendable, CustomStringConvertible {
     public var code: Code
     /// What failed, without secrets.
     public var message: String
+    /// The error this one wraps, when there is one (a Redis or system error), for callers that
+    /// want more than the message.
+    public var underlying: (any Error & Sendable)?
 
-    /// Creates an error of `code` explained by `message`.
-    public init(code: Code, message: String) {
+    /// Creates an error of `code` explained by `message`, wrapping `underlying` if given.
+    public init(code: Code, message: String, underlying: (any Error & Sendable)? = nil) {
         self.code = code
         self.message = message
+        self.underlying = underlying
     }
 
     public var description: String { message }

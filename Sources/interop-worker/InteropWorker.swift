@@ -3,8 +3,6 @@ import Celery
 import Logging
 import Metrics
 import Prometheus
-import ServiceLifecycle
-import UnixSignals
 
 /// `interop-worker`: a Swift Celery worker hosting the tasks the interop suite, the benchmark
 /// harness and Celery's own integration tests call.
@@ -147,39 +145,7 @@ struct Worker: AsyncParsableCommand {
         InteropTasks.register(in: registry)
         let worker = try CeleryWorker(
             configuration: configuration, workerConfiguration: workerConfiguration, registry: registry, logger: logger)
-        try await runUntilSignalled(
-            worker, softShutdownTimeout: softShutdownTimeout.map { .milliseconds(Int($0 * 1000)) }, logger: logger)
-    }
-}
-
-/// Runs `service` with Celery's shutdown semantics: the first SIGTERM or SIGINT is a warm
-/// shutdown (stop taking work, finish what runs), the second a cold one (cancel now).
-/// ServiceGroup's own signal lists cannot share a signal between the two, so the signals are
-/// handled here and turned into its graceful-shutdown and cancellation.
-func runUntilSignalled(_ service: some Service, softShutdownTimeout: Duration?, logger: Logger) async throws {
-    // A worker that stops by itself (`celery control shutdown`) ends the group normally.
-    var configuration = ServiceGroupConfiguration(
-        services: [.init(service: service, successTerminationBehavior: .gracefullyShutdownGroup)], logger: logger)
-    // After this long, a warm shutdown escalates to cancellation (a cold shutdown).
-    configuration.maximumGracefulShutdownDuration = softShutdownTimeout
-    let group = ServiceGroup(configuration: configuration)
-    try await withThrowingTaskGroup(of: Void.self) { tasks in
-        tasks.addTask { try await group.run() }
-        tasks.addTask {
-            var received = 0
-            for await signal in await UnixSignalsSequence(trapping: .sigterm, .sigint) {
-                received += 1
-                if received == 1 {
-                    logger.debug("Received \(signal): warm shutdown")
-                    await group.triggerGracefulShutdown()
-                } else {
-                    logger.warning("worker: Cold shutdown (MainProcess)")
-                    throw CancellationError()
-                }
-            }
-        }
-        defer { tasks.cancelAll() }
-        try await tasks.next()
+        try await worker.runService(softShutdownTimeout: softShutdownTimeout.map { .milliseconds(Int($0 * 1000)) })
     }
 }
 

@@ -82,8 +82,11 @@ public final class CeleryWorker: Service, Sendable {
             registry: registry, logger: logger)
     }
 
-    /// Consumes until graceful shutdown or cancellation.
+    /// Consumes until graceful shutdown or cancellation. Ignores SIGPIPE process-wide first (a
+    /// closed log pipe or socket must cost a log line or a reconnect, never the held messages);
+    /// ``runService(softShutdownTimeout:hangup:)`` adds Celery's other signals.
     public func run() async throws {
+        Posix.ignoreBrokenPipe()
         logger.info(
             "Broker \(broker.endpoint); results in \(backend.endpoint); queues \(workerConfiguration.queues.joined(separator: ", ")); concurrency \(workerConfiguration.concurrency), prefetch \(buffer.limit)"
         )
