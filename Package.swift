@@ -14,6 +14,7 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .library(name: "Celery", targets: ["Celery"]),
+        .library(name: "CeleryCommand", targets: ["CeleryCommand"]),
         .executable(name: "swift-celery", targets: ["swift-celery"]),
         .executable(name: "interop-worker", targets: ["interop-worker"]),
     ],
@@ -52,6 +53,19 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        // `celery worker`'s command line for a user's own worker executable (and Prometheus metrics).
+        .target(
+            name: "CeleryCommand",
+            dependencies: [
+                "Celery",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+
         // Executables: the operator CLI and the worker hosting the interop/bench tasks.
         .executableTarget(
             name: "swift-celery",
@@ -65,12 +79,8 @@ let package = Package(
         .executableTarget(
             name: "interop-worker",
             dependencies: [
-                "Celery", "CeleryRedis",
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                "Celery", "CeleryCommand", "CeleryRedis",
                 .product(name: "Logging", package: "swift-log"),
-                .product(name: "Metrics", package: "swift-metrics"),
-                .product(name: "Prometheus", package: "swift-prometheus"),
-                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: swiftSettings
         ),

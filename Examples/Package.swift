@@ -6,8 +6,9 @@ import PackageDescription
 //
 // - HummingbirdDemo: a Hummingbird app publishing Celery tasks from HTTP endpoints (as the
 //   FastAPI example does) with a Swift worker for them in the same ServiceGroup.
-// - QuickStartWorker, QuickStartClient: the README's quick starts, written here by
-//   `scripts/readme_snippets.py` from the README's code blocks (it checks they agree).
+// - QuickStartWorker, QuickStartClient, my-worker: the README's quick starts (my-worker: a worker
+//   executable embedding the CeleryCommand product), written here by `scripts/readme_snippets.py`
+//   from the README's code blocks (it checks they agree).
 let package = Package(
     name: "swift-celery-examples",
     platforms: [.macOS(.v15)],
@@ -31,8 +32,15 @@ let package = Package(
             dependencies: [
                 .product(name: "Celery", package: "swift-celery"),
                 .product(name: "Logging", package: "swift-log"),
-                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
+        ),
+        .executableTarget(
+            name: "my-worker",
+            dependencies: [
+                .product(name: "Celery", package: "swift-celery"),
+                .product(name: "CeleryCommand", package: "swift-celery"),
+            ],
+            path: "Sources/MyWorker"
         ),
         .executableTarget(
             name: "QuickStartClient",

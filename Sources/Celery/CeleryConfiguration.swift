@@ -68,6 +68,21 @@ public struct CeleryConfiguration: Sendable {
         return (configuration, settings)
     }
 
+    /// ``load(file:environment:)``, then URLs given on a command line: a broker given without a
+    /// backend also serves as the backend unless the file or `CELERY_RESULT_BACKEND` names one
+    /// (as `celery -b URL` does). The one resolver of every executable.
+    public static func load(
+        file: String?, broker: String?, backend: String?, environment: [String: String]? = nil
+    ) throws -> (CeleryConfiguration, CelerySettings) {
+        var (configuration, settings) = try load(file: file, environment: environment)
+        if let broker {
+            configuration.brokerURL = broker
+            if backend == nil, settings.values["result_backend"] == nil { configuration.resultBackendURL = broker }
+        }
+        if let backend { configuration.resultBackendURL = backend }
+        return (configuration, settings)
+    }
+
     /// Celery's defaults, with the URLs from `CELERY_BROKER_URL` and `CELERY_RESULT_BACKEND`
     /// (the backend falls back to the broker URL, the broker to `redis://localhost:6379/0`),
     /// and the other settings from their `CELERY_<NAME>` variables (``CelerySettings``), e.g.

@@ -28,12 +28,7 @@ struct ConnectionOptions: ParsableArguments {
     var config: String?
 
     func makeClient() throws -> CeleryClient {
-        var (configuration, settings) = try CeleryConfiguration.load(file: config)
-        if let broker {
-            configuration.brokerURL = broker
-            if backend == nil, settings.values["result_backend"] == nil { configuration.resultBackendURL = broker }
-        }
-        if let backend { configuration.resultBackendURL = backend }
+        let (configuration, _) = try CeleryConfiguration.load(file: config, broker: broker, backend: backend)
         return try CeleryClient(configuration: configuration, logger: Logger(label: "swift-celery"))
     }
 }

@@ -3,6 +3,7 @@
 against real Python, and the Hummingbird demo is served over HTTP like the FastAPI app."""
 import json
 import os
+import signal
 import subprocess
 import time
 from pathlib import Path
@@ -64,3 +65,76 @@ def test_hummingbird_demo_over_http(procs, subprocess_env):
         assert status == {"task_id": task_id, "status": "SUCCESS", "result": "Task completed for Hummingbird!",
                           "worker": "hummingbird@demo"}, status
         assert http.get("/status/not-a-task").json()["status"] == "PENDING"
+
+
+def _wait_log(proc, text, timeout=20.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if text in proc.log_text():
+            return
+        proc.check_alive()
+        time.sleep(0.05)
+    pytest.fail(f"{proc.label}: no {text!r} in the log after {timeout}s\n{proc.tail()}")
+
+
+def _start_my_worker(procs, subprocess_env, label, queues, extra=()):
+    argv = [str(EXAMPLES_BIN / "my-worker"), "worker", "-c", "4", "-Q", queues, "--loglevel", "INFO",
+            "-n", f"{label}@%h", *extra]
+    proc = procs.start(label, argv, cwd=REPO, env=subprocess_env,
+                       log_path=Path(os.environ.get("INTEROP_WORK_DIR", REPO / "interop" / ".work")) / f"{label}.log")
+    _wait_log(proc, "ready.")
+    return proc
+
+
+def test_embedded_worker_command_serves_its_queues_restarts_on_sighup_and_stops_warm(procs, subprocess_env, celery_client):
+    # A user's executable embedding CeleryCommand: `my-worker worker -c 4 -Q a,b --loglevel INFO`.
+    queues = [f"embedded-a-{free_port()}", f"embedded-b-{free_port()}"]
+    worker = _start_my_worker(procs, subprocess_env, "my-worker-warm", ",".join(queues))
+    assert [celery_client.send_task("tasks.add", args=[i, 1], queue=q).get(timeout=20) for i, q in enumerate(queues)] == [1, 2]
+
+    # SIGHUP with a task running: it finishes, then the same process runs the command again.
+    running = celery_client.send_task("tasks.sleep", args=[1.0], queue=queues[0])
+    _wait_log(worker, f"[{running.id}] received")
+    worker.popen.send_signal(signal.SIGHUP)
+    _wait_log(worker, "Restarting celery worker")
+    assert running.get(timeout=20) == 1.0
+    deadline = time.monotonic() + 20
+    while worker.log_text().count("ready.") < 2 and time.monotonic() < deadline:
+        worker.check_alive()
+        time.sleep(0.05)
+    assert worker.log_text().count("ready.") == 2, worker.tail()
+    assert celery_client.send_task("tasks.add", args=[40, 2], queue=queues[1]).get(timeout=20) == 42
+    assert worker.alive()
+
+    # First SIGTERM: warm; the running task finishes and stores its result, exit 0.
+    slow = celery_client.send_task("tasks.sleep", args=[1.5], queue=queues[1])
+    _wait_log(worker, f"[{slow.id}] received")
+    started = time.monotonic()
+    worker.popen.send_signal(signal.SIGTERM)
+    assert worker.popen.wait(15) == 0, worker.tail()
+    assert time.monotonic() - started >= 1.0, "the warm shutdown did not wait for the running task"
+    assert slow.get(timeout=5) == 1.5
+
+
+def test_embedded_worker_command_second_sigterm_is_cold(procs, subprocess_env, celery_client, redis_client):
+    queue = f"embedded-cold-{free_port()}"
+    worker = _start_my_worker(procs, subprocess_env, "my-worker-cold", queue, extra=["--acks-late"])
+    long = celery_client.send_task("tasks.sleep", args=[60], queue=queue)
+    _wait_log(worker, f"[{long.id}] received")
+    started = time.monotonic()
+    worker.popen.send_signal(signal.SIGTERM)
+    time.sleep(0.3)
+    assert worker.alive(), "the first SIGTERM must be warm"
+    worker.popen.send_signal(signal.SIGTERM)
+    worker.popen.wait(10)
+    took = time.monotonic() - started
+    assert took < 5, f"cold shutdown took {took:.1f}s\n{worker.tail()}"
+    assert "Cold shutdown" in worker.log_text()
+    assert long.state == "PENDING"
+    # With acks_late the interrupted message stays in unacked, for the visibility restore.
+    held = [json.loads(raw)[0]["headers"]["id"] for raw in redis_client.hvals("unacked")]
+    assert long.id in held
+    for tag, raw in redis_client.hgetall("unacked").items():
+        if json.loads(raw)[0]["headers"]["id"] == long.id:
+            redis_client.hdel("unacked", tag)
+            redis_client.zrem("unacked_index", tag)

@@ -1,6 +1,5 @@
 import Celery
 import Logging
-import ServiceLifecycle
 
 /// Declared once: Python calls it as `add.delay(2, 3)` or `add.delay(x=2, y=3)`.
 let add = TypedTask<Int, Int, Int>("tasks.add", parameters: "x", "y")
@@ -21,8 +20,9 @@ registry.register("tasks.fail") { request in
 let (configuration, settings) = try CeleryConfiguration.load(file: nil)
 var workerConfiguration = WorkerConfiguration(queues: ["celery"], concurrency: 8)
 try settings.apply(to: &workerConfiguration)
-let logger = Logger(label: "worker")
 let worker = try CeleryWorker(
-    configuration: configuration, workerConfiguration: workerConfiguration, registry: registry, logger: logger)
-// First SIGTERM/SIGINT: warm shutdown (running tasks finish); the second: cold.
-try await ServiceGroup(services: [worker], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger).run()
+    configuration: configuration, workerConfiguration: workerConfiguration, registry: registry,
+    logger: Logger(label: "worker"))
+// First SIGTERM/SIGINT: warm shutdown (running tasks finish); the second: cold. SIGHUP: Celery's
+// warm restart (the same command again, in the same process); SIGPIPE is ignored.
+try await worker.runService()
