@@ -64,9 +64,10 @@ def free_port() -> int:
 
 
 class Proc:
-    """A subprocess in its own session; stdout+stderr go to a log file."""
+    """A subprocess in its own session; stdout+stderr go to a log file (or, with ``stdout``
+    given, e.g. ``subprocess.PIPE``, there; the log file then only has the command line)."""
 
-    def __init__(self, label, argv, log_path, cwd=REPO, env=None):
+    def __init__(self, label, argv, log_path, cwd=REPO, env=None, stdin=subprocess.DEVNULL, stdout=None):
         self.label = label
         self.argv = [str(a) for a in argv]
         self.log_path = Path(log_path)
@@ -78,7 +79,7 @@ class Proc:
         self._fh.flush()
         self.popen = subprocess.Popen(
             self.argv, cwd=str(cwd), env=env if env is not None else dict(os.environ),
-            stdin=subprocess.DEVNULL, stdout=self._fh, stderr=subprocess.STDOUT,
+            stdin=stdin, stdout=self._fh if stdout is None else stdout, stderr=subprocess.STDOUT,
             start_new_session=True)
         self.pid = self.popen.pid
         self.started = time.monotonic()

@@ -990,6 +990,10 @@ def s7c_slow_flood(ctx, procs, r):
 
 
 # ---------------------------------------------------------------------------
+# 8. other signals: reliability/scenarios_signals.py (it imports the helpers above)
+# ---------------------------------------------------------------------------
+
+import scenarios_signals  # noqa: E402
 
 SCENARIOS = [
     ("1a crash recovery, Swift -> Swift", s1a_crash_swift),
@@ -1011,6 +1015,8 @@ SCENARIOS = [
     ("7a fds over reconnects", s7a_fds),
     ("7b RSS with a backlog", s7b_rss),
     ("7c slow task flood", s7c_slow_flood),
+    ("8a SIGHUP under load (warm restart in place)", scenarios_signals.s8a_sighup),
+    ("8b SIGPIPE (kill -PIPE; log piped to head -1)", scenarios_signals.s8b_sigpipe),
 ]
 
 

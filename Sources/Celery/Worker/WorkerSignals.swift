@@ -64,7 +64,7 @@ extension CeleryWorker {
         let restart = try await Self.runUntilSignalled(
             self, softShutdownTimeout: softShutdownTimeout, hangup: hangup, logger: logger)
         guard restart else { return }
-        logger.info("Restarting celery worker: running it again with the same arguments")
+        logger.debug("Running the worker again with the same arguments (exec)")
         do {
             try Posix.reexecute(arguments: CommandLine.arguments)
         } catch {
