@@ -358,6 +358,17 @@ def fetch_results(client: redis.Redis, ids, chunk=1000) -> dict:
     return out
 
 
+REJECTION_EXCEPTIONS = {("kombu.exceptions", "LimitExceeded"), ("kombu.exceptions", "ContentDisallowed"),
+                        ("kombu.exceptions", "DecodeError"), ("celery.exceptions", "InvalidTaskError")}
+
+
+def is_rejection_failure(meta) -> bool:
+    """Whether a result document is the FAILURE the worker stores for a message it rejected."""
+    result = meta.get("result")
+    return (meta.get("status") == "FAILURE" and isinstance(result, dict)
+            and (result.get("exc_module"), result.get("exc_type")) in REJECTION_EXCEPTIONS)
+
+
 def wait_results(client, ids, timeout, watch=(), done_states=("SUCCESS", "FAILURE", "REVOKED"),
                  poll=0.25, on_tick=None):
     """Polls until every id has a final result or ``timeout``; returns the results

@@ -544,6 +544,10 @@ def s4_fuzz(ctx, procs, r):
         reason = m.group(3)
         reasons[re.sub(r"[0-9]+", "N", reason.split(": ")[0] if ": " in reason else reason)[:48]] += 1
     bad_results = H.fetch_results(c, [h.task_id for h in bad if h.task_id])
+    # A rejected entry whose id could still be read is answered with a FAILURE naming the
+    # rejection (kombu's LimitExceeded/ContentDisallowed/DecodeError, Celery's InvalidTaskError):
+    # an answer to its caller, not a run; its rejection line accounts for it.
+    bad_results = {t: m for t, m in bad_results.items() if not H.is_rejection_failure(m)}
     # Every occurrence counts, also when a hostile tag or reason carries a line break.
     rejected_lines = text.count("Rejected message ")
     # Each entry is matched to its own rejection line (by delivery tag) or its result
@@ -994,6 +998,7 @@ def s7c_slow_flood(ctx, procs, r):
 # ---------------------------------------------------------------------------
 
 import scenarios_signals  # noqa: E402
+import scenarios_redis_limits  # noqa: E402  (family 11: Redis refusing writes, size limits)
 
 SCENARIOS = [
     ("1a crash recovery, Swift -> Swift", s1a_crash_swift),
@@ -1017,6 +1022,9 @@ SCENARIOS = [
     ("7c slow task flood", s7c_slow_flood),
     ("8a SIGHUP under load (warm restart in place)", scenarios_signals.s8a_sighup),
     ("8b SIGPIPE (kill -PIPE; log piped to head -1)", scenarios_signals.s8b_sigpipe),
+    ("11a Redis out of memory, early ack", scenarios_redis_limits.s11a_oom_early_ack),
+    ("11b Redis out of memory, acks_late", scenarios_redis_limits.s11b_oom_acks_late),
+    ("11c message size: 100 MiB round trip, over the limit answered", scenarios_redis_limits.s11c_message_size),
 ]
 
 

@@ -30,7 +30,7 @@ public struct CelerySettings: Sendable {
         "broker_url", "result_backend", "result_expires", "task_default_queue", "task_track_started", "result_extended",
         "broker_transport_options", "task_routes", "accept_content", "task_serializer", "result_serializer",
         "worker_prefetch_multiplier", "worker_concurrency", "task_acks_late", "task_time_limit", "task_soft_time_limit",
-        "worker_send_task_events", "task_queues", "worker_pool",
+        "worker_send_task_events", "task_queues", "worker_pool", "worker_max_message_size",
     ]
 
     /// Settings with these values.
@@ -133,6 +133,13 @@ public struct CelerySettings: Sendable {
                 }
             }
             configuration.decoding.acceptedContentTypes = types
+        }
+        // swift-celery's own: the largest queue entry the worker runs (bytes, default 512 MiB).
+        if let limit = values["worker_max_message_size"] {
+            guard let bytes = limit.integerValue, bytes > 0, bytes <= Int64(Int.max) else {
+                throw mismatch("worker_max_message_size", "a positive number of bytes")
+            }
+            configuration.decoding.maximumMessageSize = Int(bytes)
         }
     }
 

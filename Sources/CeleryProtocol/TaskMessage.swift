@@ -66,14 +66,15 @@ public struct MessageDecodingOptions: Sendable, Hashable {
     /// Content types whose bodies are decoded, as Celery's `accept_content`; anything else
     /// (pickle above all) is refused without being decoded.
     public var acceptedContentTypes: Set<String>
-    /// The largest queue entry accepted, in bytes.
+    /// The largest queue entry accepted, in bytes (`worker_max_message_size`).
     public var maximumMessageSize: Int
     /// How deeply the body's JSON may nest.
     public var maximumDepth: Int
 
-    /// JSON only, 64 MiB, 256 levels.
+    /// JSON only, 512 MiB (Redis's own largest string, `proto-max-bulk-len`; kombu sets no
+    /// limit), 256 levels.
     public init(
-        acceptedContentTypes: Set<String> = ["application/json"], maximumMessageSize: Int = 64 << 20,
+        acceptedContentTypes: Set<String> = ["application/json"], maximumMessageSize: Int = 512 << 20,
         maximumDepth: Int = JSONValue.defaultMaximumDepth
     ) {
         self.acceptedContentTypes = acceptedContentTypes

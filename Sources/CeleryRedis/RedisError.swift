@@ -46,5 +46,13 @@ public struct RedisError: Error, Sendable, Hashable, CustomStringConvertible {
         code != .serverError && code != .unexpectedReply
     }
 
+    /// Whether Redis refused a write because it reached `maxmemory` under the `noeviction`
+    /// policy (`-OOM command not allowed when used memory > 'maxmemory'`), alone, inside a
+    /// script or inside a transaction: the data is fine and the same command can succeed once
+    /// memory is freed, so it is worth retrying, unlike other error replies.
+    public var isOutOfMemory: Bool {
+        code == .serverError && (message.hasPrefix("OOM ") || message.contains(": OOM "))
+    }
+
     public var description: String { "Redis \(code): \(message)" }
 }

@@ -47,6 +47,26 @@ public enum RedisReply: Sendable, Hashable {
     }
 }
 
+extension RedisReply {
+    /// The replies of a `MULTI`, commands…, `EXEC` pipeline checked: `EXEC`'s reply when the
+    /// transaction ran. When Redis discarded it (`EXECABORT Transaction discarded because of
+    /// previous errors`), throws the error that made it do so, which Redis sent as the reply to
+    /// `MULTI` or to a queued command (under `maxmemory`, `OOM command not allowed ...`), so the
+    /// log says what is wrong rather than that something was.
+    public static func transactionResult(_ replies: [RedisReply], command: String) throws(RedisError) -> RedisReply {
+        guard let exec = replies.last else {
+            throw RedisError(code: .unexpectedReply, message: "\(command): no reply to EXEC")
+        }
+        if case .error(let message) = exec {
+            for case .error(let cause) in replies.dropLast() {
+                throw RedisError(code: .serverError, message: "\(command): \(cause) (the transaction was discarded)")
+            }
+            throw RedisError(code: .serverError, message: "\(command): \(message)")
+        }
+        return exec
+    }
+}
+
 /// A Redis command as its arguments, each any bytes (`redisCommandArgv` is binary-safe).
 public struct RedisCommand: Sendable, Hashable {
     /// The command name followed by its arguments.

@@ -131,7 +131,7 @@ final class RedisResultBackend: Sendable {
         let replies = try await connection.pipeline([
             RedisCommand("MULTI"), write, RedisCommand("PUBLISH", key, body), RedisCommand("EXEC"),
         ])
-        try replies[3].unwrapped(command: "EXEC (store \(key))")
+        _ = try RedisReply.transactionResult(replies, command: "store \(key)")
     }
 
     /// `GroupResult.save()`: `celery-taskset-meta-<id>` holding `{"result": GroupResult.as_tuple()}`,

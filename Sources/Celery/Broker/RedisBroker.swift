@@ -237,15 +237,23 @@ final class RedisBroker: Sendable {
     }
 
     private static func acknowledge(_ tags: [[UInt8]], on connection: RedisConnection) async throws -> [Void] {
-        let replies = try await connection.pipeline([
-            RedisCommand("MULTI"),
-            RedisCommand("ZREM", arguments: [QueueKeys.unackedIndex] + tags),
-            RedisCommand("HDEL", arguments: [QueueKeys.unacked] + tags),
-            RedisCommand("EXEC"),
-        ])
-        try replies[3].unwrapped(command: "EXEC (ack)")
+        _ = try await ackScript.run(on: connection, keys: [QueueKeys.unackedIndex, QueueKeys.unacked], arguments: tags)
         return Array(repeating: (), count: tags.count)
     }
+
+    /// kombu's ack, `ZREM unacked_index tags` and `HDEL unacked tags` together, as a script
+    /// rather than kombu's `MULTI`/`EXEC`: under `maxmemory` with `noeviction` Redis refuses
+    /// every command queued in a transaction, so a `MULTI` ack fails (`EXECABORT`) and the
+    /// message runs again after the visibility timeout, while a script that only deletes runs.
+    /// `unpack` takes at most a few thousand values, hence the slices.
+    static let ackScript = RedisScript(name: "ack", source: #"""
+        for first = 1, #ARGV, 1000 do
+          local last = math.min(first + 999, #ARGV)
+          redis.call('ZREM', KEYS[1], unpack(ARGV, first, last))
+          redis.call('HDEL', KEYS[2], unpack(ARGV, first, last))
+        end
+        return #ARGV
+        """#)
 
     /// Puts an unacknowledged message back in its queue as kombu's `restore_by_tag` does:
     /// `redelivered` set in its headers and delivery info, RPUSH (next to be taken) or LPUSH
@@ -396,7 +404,7 @@ final class RedisBroker: Sendable {
         for key in QueueKeys.keys(queue: queue) { commands += [RedisCommand("LLEN", key), RedisCommand("DEL", key)] }
         commands.append(RedisCommand("EXEC"))
         let replies = try await self.commands.pipeline(commands)
-        let results = try replies[replies.count - 1].unwrapped(command: "EXEC (purge)").array ?? []
+        let results = try RedisReply.transactionResult(replies, command: "purge \(queue)").array ?? []
         return stride(from: 0, to: results.count, by: 2).reduce(0) { $0 + Int(results[$1].integer ?? 0) }
     }
 

@@ -44,9 +44,13 @@ public final class CeleryWorker: Service, Sendable {
     let events: EventDispatcher
     /// The Redis work after each task, pipelined off the execution slots.
     private let completions: CompletionTracker
-    private let outage: OutageLog
+    /// Failures of acknowledgements and of result stores, each logged once per outage.
+    private let ackOutage: OutageLog
+    private let storeOutage: OutageLog
     /// Counters, timers and gauges through swift-metrics.
     let metrics = WorkerMetrics()
+    /// Ids of tasks whose result Redis refused until the worker stopped (see `store`).
+    private let lostOutcomes = Mutex<Set<String>>([])
 
     /// Creates a worker; connections open when it runs.
     ///
@@ -73,7 +77,8 @@ public final class CeleryWorker: Service, Sendable {
         state = WorkerState(
             queues: workerConfiguration.queues, concurrency: workerConfiguration.concurrency,
             eventsEnabled: workerConfiguration.sendTaskEvents)
-        outage = OutageLog(logger: logger)
+        ackOutage = OutageLog(logger: logger, resumed: "acknowledgements resume")
+        storeOutage = OutageLog(logger: logger, resumed: "results are stored again")
         completions = CompletionTracker(
             limit: workerConfiguration.concurrency * workerConfiguration.prefetchMultiplier * 2, executor: taskExecutor)
         events = EventDispatcher(broker: broker, state: state, hostname: workerConfiguration.hostname, logger: logger)
@@ -227,7 +232,11 @@ public final class CeleryWorker: Service, Sendable {
                 drained = false
                 let delay = backoff.next()
                 if backoff.failures == 1 {
-                    logger.error("consumer: Cannot connect to \(broker.endpoint): \(error). Trying again in \(delay)...")
+                    if let redisError = error as? RedisError, redisError.isOutOfMemory {
+                        logger.error("consumer: \(broker.endpoint) refuses writes (maxmemory reached): \(error). Trying again in \(delay)...")
+                    } else {
+                        logger.error("consumer: Cannot connect to \(broker.endpoint): \(error). Trying again in \(delay)...")
+                    }
                 }
                 try? await Task.sleep(for: delay)
             }
@@ -280,6 +289,17 @@ public final class CeleryWorker: Service, Sendable {
                     "Rejected message \(delivery.tagDescription) from queue \(delivery.queue): \(error)",
                     metadata: [LoggingKeys.queue: "\(delivery.queue)"])
                 metrics.rejected.increment()
+                // A caller may be waiting on the id: a FAILURE answers it, as Celery answers an
+                // unregistered task, instead of a get() that waits forever.
+                if let id = TaskMessage.taskID(ofRejected: delivery.raw) {
+                    let failure = error.pythonException
+                    await store(
+                        TaskResultDocument(
+                            taskID: id, status: .failure, result: failure.jsonValue,
+                            traceback: Self.traceback(for: failure, task: "(rejected message)"),
+                            dateDone: CeleryTime.isoformat(Date())),
+                        logger: logger)
+                }
                 await finish(delivery)
                 return
             }
@@ -506,7 +526,10 @@ public final class CeleryWorker: Service, Sendable {
             }
             await fail(message, delivery: delivery, exception: exception, ignoreResult: ignoreResult, logger: logger)
         }
-        if acksLate { await finish(delivery, requeue: requeue) }
+        // A result Redis would not take before the worker stopped: return the message rather
+        // than acknowledge it, so its outcome is computed again instead of lost.
+        let outcomeLost = lostOutcomes.withLock { $0.remove(id) != nil }
+        if acksLate { await finish(delivery, requeue: requeue || outcomeLost) }
     }
 
     private func fail(_ message: TaskMessage, delivery: Delivery, exception: PythonException, ignoreResult: Bool, logger: Logger) async {
@@ -683,27 +706,43 @@ public final class CeleryWorker: Service, Sendable {
             } else {
                 try await broker.ack(deliveryTag: tag)
             }
-            outage.succeeded()
+            ackOutage.succeeded()
         } catch {
-            outage.failed("Cannot acknowledge \(delivery.tagDescription)", error, metadata: [LoggingKeys.deliveryTag: "\(delivery.tagDescription)"])
+            ackOutage.failed("Cannot acknowledge \(delivery.tagDescription)", error, metadata: [LoggingKeys.deliveryTag: "\(delivery.tagDescription)"])
         }
     }
 
-    /// Stores a result, retrying through a short broker outage as Celery's backend retry
-    /// policy does (about 20 tries over 15 s), so results computed meanwhile are not lost.
-    private func store(_ document: TaskResultDocument, logger: Logger) async {
+    /// Stores a result. A result is state a caller waits for, so while the worker runs it is
+    /// kept and retried, with back-off capped at a second, as long as Redis refuses it for a
+    /// reason that passes: the connection is down, or Redis reached `maxmemory` under
+    /// `noeviction` (logged with Redis's own `OOM command not allowed ...` text, once per
+    /// outage). Once the worker is stopping it gets Celery's backend retry budget (about 20
+    /// tries over 15 s) and then gives up: the task id is noted in ``lostOutcomes`` so that an
+    /// acks_late message is returned to its queue instead of acknowledged.
+    ///
+    /// - Returns: whether the document was stored.
+    @discardableResult
+    private func store(_ document: TaskResultDocument, logger: Logger) async -> Bool {
         var backoff = Backoff(base: .milliseconds(100), cap: .seconds(1))
+        var triesWhileStopping = 0
         while true {
             do {
                 try await backend.store(document)
-                outage.succeeded()
-                return
-            } catch let error as RedisError where error.isConnectionError && backoff.failures < 20 {
-                outage.failed("Cannot store the result of \(document.taskID) (\(document.status)); retrying", error)
+                storeOutage.succeeded()
+                return true
+            } catch let error as RedisError where error.isConnectionError || error.isOutOfMemory {
+                if stopping.load(ordering: .relaxed) { triesWhileStopping += 1 }
+                guard triesWhileStopping <= 20 else {
+                    logger.error(
+                        "Cannot store the result of \(document.taskID) (\(document.status)) before the worker stopped: \(error)")
+                    lostOutcomes.withLock { _ = $0.insert(document.taskID) }
+                    return false
+                }
+                storeOutage.failed("Cannot store the result of \(document.taskID) (\(document.status)); retrying", error)
                 try? await Task.sleep(for: backoff.next())
             } catch {
                 logger.error("Cannot store the result of \(document.taskID) (\(document.status)): \(error)")
-                return
+                return false
             }
         }
     }
