@@ -99,6 +99,13 @@ let package = Package(
             dependencies: ["CeleryProtocol", "CeleryJSON"],
             swiftSettings: swiftSettings
         ),
+        // Unit tests of the Celery target that need no Redis (settings, messages, batching, signals).
+        .testTarget(
+            name: "CeleryTests",
+            dependencies: ["Celery", "CeleryRedis", "CeleryProtocol", "CeleryJSON"],
+            swiftSettings: swiftSettings
+        ),
+        // The worker, client and event loop against a real Redis (REDIS_URL).
         .testTarget(
             name: "CeleryIntegrationTests",
             dependencies: ["Celery", "CeleryRedis", "CeleryProtocol", "CeleryJSON"],

@@ -348,47 +348,6 @@ struct WorkerIntegrationTests {
     }
 }
 
-@Suite("Client messages")
-struct ClientMessageTests {
-    @Test("apply_async options land where Celery puts them")
-    func messageShape() throws {
-        let client = try CeleryClient(configuration: CeleryConfiguration(brokerURL: "redis://127.0.0.1:1/0"))
-        let message = client.makeMessage(
-            "tasks.add", args: [1, 2], kwargs: ["z": 3],
-            options: TaskOptions(queue: "fast", countdown: .seconds(10), expiresIn: .seconds(60), priority: 5, headers: ["x-tenant": "acme"]))
-        let headers = message.headers.object
-        #expect(headers.keys == [
-            "lang", "task", "id", "shadow", "eta", "expires", "group", "group_index", "retries", "timelimit", "root_id",
-            "parent_id", "argsrepr", "kwargsrepr", "origin", "ignore_result", "replaced_task_nesting", "stamped_headers",
-            "stamps", "x-tenant",
-        ])
-        #expect(message.headers.argsrepr == "(1, 2)")
-        #expect(message.headers.kwargsrepr == "{'z': 3}")
-        #expect(message.headers.eta?.hasSuffix("+00:00") == true)
-        #expect(message.properties.object.keys == [
-            "correlation_id", "reply_to", "delivery_mode", "expiration", "delivery_info", "priority", "body_encoding", "delivery_tag",
-        ])
-        #expect(message.properties.object["expiration"]?.stringValue.flatMap(Int.init).map { (59_000...60_000).contains($0) } == true)
-        #expect(message.properties.routingKey == "fast")
-        #expect(String(decoding: message.bodyBytes(), as: UTF8.self)
-            == #"[[1, 2], {"z": 3}, {"callbacks": null, "errbacks": null, "chain": null, "chord": null}]"#)
-        let decoded = try TaskMessage(envelope: message.envelopeBytes())
-        #expect(decoded == message)
-    }
-
-    @Test("passwords never show in endpoints or errors")
-    func redaction() throws {
-        let endpoint = try RedisEndpoint(url: "redis://user:s3cret@127.0.0.1:6390/2")
-        #expect(endpoint.password == "s3cret")
-        #expect(endpoint.username == "user")
-        #expect(endpoint.database == 2)
-        #expect(!endpoint.description.contains("s3cret"))
-        let error = try #require(throws: RedisError.self) { try RedisEndpoint(url: "redis://:s3cret@host:notaport/0") }
-        #expect(!error.description.contains("s3cret"))
-        #expect(CeleryConfiguration(brokerURL: "redis://:s3cret@h:1/0").redactedBrokerURL == "redis://:***@h:1/0")
-    }
-}
-
 @Suite("Remote control from the Swift client", .serialized, .timeLimit(.minutes(1)))
 struct ControlClientTests {
     @Test("ping, inspect and revoke reach a Swift worker")
@@ -408,42 +367,5 @@ struct ControlClientTests {
             #expect(error.state == .revoked)
             #expect(error.exception.type == "TaskRevokedError")
         }
-    }
-}
-
-@Suite("Request batching")
-struct RequestBatcherTests {
-    @Test("each request gets its own output; requests made while a batch runs form the next one")
-    func outputsAndBatches() async throws {
-        let sizes = Mutex<[Int]>([])
-        let batcher = RequestBatcher<Int, Int>(maximumBatch: 50) { requests in
-            sizes.withLock { $0.append(requests.count) }
-            try await Task.sleep(for: .milliseconds(20))
-            return requests.map { $0 * 2 }
-        }
-        let outputs = try await withThrowingTaskGroup(of: (Int, Int).self) { group in
-            for value in 0..<200 { group.addTask { (value, try await batcher.submit(value)) } }
-            return try await group.reduce(into: [Int: Int]()) { $0[$1.0] = $1.1 }
-        }
-        #expect(outputs.count == 200)
-        #expect(outputs.allSatisfy { $0.value == $0.key * 2 })
-        let batches = sizes.withLock { $0 }
-        #expect(batches.reduce(0, +) == 200)
-        #expect(batches.allSatisfy { $0 <= 50 })
-        #expect(batches.count < 200)
-        // A lone request goes out at once, on its own.
-        #expect(try await batcher.submit(21) == 42)
-        #expect(sizes.withLock { $0.last } == 1)
-    }
-
-    @Test("a failed batch fails every request in it, and the next batch is carried out")
-    func failures() async throws {
-        struct Refused: Error {}
-        let batcher = RequestBatcher<Int, Int> { requests in
-            if requests.contains(-1) { throw Refused() }
-            return requests
-        }
-        await #expect(throws: Refused.self) { try await batcher.submit(-1) }
-        #expect(try await batcher.submit(7) == 7)
     }
 }
