@@ -24,6 +24,8 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+        // Already in the graph through swift-service-lifecycle; the event loop's timer heap.
+        .package(url: "https://github.com/apple/swift-collections.git", from: "1.1.0"),
     ],
     targets: [
         // C libraries, seen only by the one Swift target that wraps each.
@@ -35,7 +37,11 @@ let package = Package(
 
         // Thin Swift layers over the C libraries.
         .target(name: "CeleryJSON", dependencies: ["CJansson", "CJanssonArena"], swiftSettings: swiftSettings),
-        .target(name: "CeleryRedis", dependencies: ["CHiredis"], swiftSettings: swiftSettings),
+        .target(
+            name: "CeleryRedis",
+            dependencies: ["CHiredis", .product(name: "HeapModule", package: "swift-collections")],
+            swiftSettings: swiftSettings
+        ),
 
         // Celery protocol v2 as pure values: envelope, headers, body, result documents. No I/O.
         .target(name: "CeleryProtocol", dependencies: ["CeleryJSON"], swiftSettings: swiftSettings),

@@ -1,3 +1,4 @@
+import HeapModule
 import Synchronization
 #if canImport(Glibc)
 import Glibc
@@ -49,8 +50,10 @@ public final class RedisEventLoop: TaskExecutor, @unchecked Sendable {
 
     /// Starts the loop's thread.
     public init() {
-        var descriptors: [Int32] = [0, 0]
-        _ = pipe(&descriptors)
+        var descriptors: [Int32] = [-1, -1]
+        // Unchecked, an EMFILE here would leave both ends 0 and the loop polling standard input.
+        let piped = pipe(&descriptors)
+        precondition(piped == 0, "cannot create the Redis event loop's wake pipe: errno \(errno)")
         wakeRead = descriptors[0]
         wakeWrite = descriptors[1]
         _ = fcntl(wakeRead, F_SETFL, fcntl(wakeRead, F_GETFL) | O_NONBLOCK)
@@ -300,11 +303,17 @@ protocol RedisEventSource: AnyObject, Sendable {
     func loopStopped()
 }
 
-/// The loop's scheduled closures: a binary min-heap of deadlines over a table of closures.
-/// A cancelled closure leaves the table at once and its heap entry when it surfaces (or when
-/// stale entries outnumber live ones, so long timeouts cancelled early cannot pile up).
+/// The loop's scheduled closures: swift-collections' min-heap of deadlines over a table of
+/// closures. A cancelled closure leaves the table at once and its heap entry when it surfaces
+/// (or when stale entries outnumber live ones, so long timeouts cancelled early cannot pile up).
 struct TimerQueue {
-    private var heap: [(deadline: ContinuousClock.Instant, id: UInt64)] = []
+    private struct Entry: Comparable {
+        var deadline: ContinuousClock.Instant
+        var id: UInt64
+        static func < (a: Entry, b: Entry) -> Bool { (a.deadline, a.id) < (b.deadline, b.id) }
+    }
+
+    private var heap = Heap<Entry>()
     private var bodies: [UInt64: @Sendable () -> Void] = [:]
     private var lastID: UInt64 = 0
 
@@ -312,77 +321,44 @@ struct TimerQueue {
     mutating func insert(_ deadline: ContinuousClock.Instant, _ body: @escaping @Sendable () -> Void) -> UInt64 {
         lastID += 1
         bodies[lastID] = body
-        heap.append((deadline, lastID))
-        siftUp(heap.count - 1)
+        heap.insert(Entry(deadline: deadline, id: lastID))
         return lastID
     }
 
     /// Takes out every closure still wanted, with its deadline.
     mutating func removeAll() -> [(deadline: ContinuousClock.Instant, body: @Sendable () -> Void)] {
         defer {
-            heap = []
+            heap = Heap()
             bodies = [:]
         }
-        return heap.compactMap { entry in bodies[entry.id].map { (entry.deadline, $0) } }
+        return heap.unordered.compactMap { entry in bodies[entry.id].map { (entry.deadline, $0) } }
     }
 
     /// Forgets the closure `id` (nothing when it already ran).
     mutating func remove(_ id: UInt64) {
         guard bodies.removeValue(forKey: id) != nil else { return }
-        if heap.count > 64 && heap.count > 2 * bodies.count { rebuild() }
+        if heap.count > 64 && heap.count > 2 * bodies.count {
+            heap = Heap(heap.unordered.filter { bodies[$0.id] != nil })
+        }
     }
 
     /// The earliest deadline still wanted.
     var nextDeadline: ContinuousClock.Instant? {
         mutating get {
             dropCancelledTop()
-            return heap.first?.deadline
+            return heap.min?.deadline
         }
     }
 
     /// Takes out the earliest closure due at `now`, if any.
     mutating func popDue(at now: ContinuousClock.Instant) -> (@Sendable () -> Void)? {
         dropCancelledTop()
-        guard let top = heap.first, top.deadline <= now else { return nil }
-        popTop()
+        guard let top = heap.min, top.deadline <= now else { return nil }
+        heap.removeMin()
         return bodies.removeValue(forKey: top.id)
     }
 
     private mutating func dropCancelledTop() {
-        while let top = heap.first, bodies[top.id] == nil { popTop() }
-    }
-
-    private mutating func popTop() {
-        heap.swapAt(0, heap.count - 1)
-        heap.removeLast()
-        if !heap.isEmpty { siftDown(0) }
-    }
-
-    private mutating func rebuild() {
-        heap.removeAll { bodies[$0.id] == nil }
-        for index in stride(from: heap.count / 2 - 1, through: 0, by: -1) { siftDown(index) }
-    }
-
-    private mutating func siftUp(_ start: Int) {
-        var child = start
-        while child > 0 {
-            let parent = (child - 1) / 2
-            guard heap[child].deadline < heap[parent].deadline else { return }
-            heap.swapAt(child, parent)
-            child = parent
-        }
-    }
-
-    private mutating func siftDown(_ start: Int) {
-        var parent = start
-        while true {
-            let left = 2 * parent + 1, right = left + 1
-            var smallest = parent
-            if left < heap.count && heap[left].deadline < heap[smallest].deadline { smallest = left }
-            if right < heap.count && heap[right].deadline < heap[smallest].deadline { smallest = right }
-            guard smallest != parent else { return }
-            heap.swapAt(parent, smallest)
-            parent = smallest
-        }
+        while let top = heap.min, bodies[top.id] == nil { heap.removeMin() }
     }
 }
