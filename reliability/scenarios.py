@@ -991,6 +991,7 @@ def s7c_slow_flood(ctx, procs, r):
 
 # ---------------------------------------------------------------------------
 
+import scenarios_unacked  # noqa: E402  (issue 21: shared delivery tags, ETA vs visibility timeout)
 SCENARIOS = [
     ("1a crash recovery, Swift -> Swift", s1a_crash_swift),
     ("1b crash recovery, Python -> Swift", s1b_crash_python),
@@ -1011,7 +1012,7 @@ SCENARIOS = [
     ("7a fds over reconnects", s7a_fds),
     ("7b RSS with a backlog", s7b_rss),
     ("7c slow task flood", s7c_slow_flood),
-]
+] + scenarios_unacked.SCENARIOS_UNACKED
 
 
 def slug(name):
