@@ -999,6 +999,7 @@ def s7c_slow_flood(ctx, procs, r):
 
 import scenarios_signals  # noqa: E402
 import scenarios_redis_limits  # noqa: E402  (family 11: Redis refusing writes, size limits)
+import scenarios_unacked  # noqa: E402  (family 10: shared delivery tags, ETA vs visibility timeout)
 
 SCENARIOS = [
     ("1a crash recovery, Swift -> Swift", s1a_crash_swift),
@@ -1022,6 +1023,7 @@ SCENARIOS = [
     ("7c slow task flood", s7c_slow_flood),
     ("8a SIGHUP under load (warm restart in place)", scenarios_signals.s8a_sighup),
     ("8b SIGPIPE (kill -PIPE; log piped to head -1)", scenarios_signals.s8b_sigpipe),
+] + scenarios_unacked.SCENARIOS_UNACKED + [
     ("11a Redis out of memory, early ack", scenarios_redis_limits.s11a_oom_early_ack),
     ("11b Redis out of memory, acks_late", scenarios_redis_limits.s11b_oom_acks_late),
     ("11c message size: 100 MiB round trip, over the limit answered", scenarios_redis_limits.s11c_message_size),

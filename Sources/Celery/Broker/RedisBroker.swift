@@ -12,8 +12,10 @@ struct Delivery: Sendable {
     var queueKey: String
     /// The entry exactly as it was in the list.
     var raw: [UInt8]
-    /// The delivery tag it is recorded under in `unacked`, as the bytes Redis holds (a hostile
-    /// tag need not be UTF-8); `nil` when the entry had none readable and nothing was recorded.
+    /// The field of `unacked` its record is under, as the bytes Redis holds (a hostile tag need
+    /// not be UTF-8): its delivery tag, or a name of its own when another held message had that
+    /// tag already (``UnackedTags``); `nil` when the entry had no tag readable and nothing was
+    /// recorded. Acks and restores go by it.
     var deliveryTag: [UInt8]?
     /// When this worker took it from Redis.
     var fetchedAt: ContinuousClock.Instant = .now
@@ -59,6 +61,8 @@ final class RedisBroker: Sendable {
     static let scriptedFetchLimit = 32 * 1024
     /// Queues whose kombu binding this broker has declared.
     private let declaredQueues = Mutex<Set<String>>([])
+    /// Names the record of a message whose delivery tag another held message already has.
+    private let rekeying = UnackedTags.Nonces()
 
     /// Acknowledgements waiting to go out together.
     private let acknowledgements: RequestBatcher<[UInt8], Void>
@@ -124,10 +128,11 @@ final class RedisBroker: Sendable {
             taken.value.withLock { $0 = (key, entries) }
             let records = entries.compactMap(\.record)
             guard !records.isEmpty else { return nil }
+            // HSETNX: a tag another held message has already keeps that message's record (see
+            // UnackedTags); ZADD NX leaves that message's score alone.
             return [
-                RedisCommand("ZADD", arguments: [QueueKeys.unackedIndex] + records.flatMap { [now, $0.deliveryTag] as [any RedisArgumentConvertible] }),
-                RedisCommand("HSET", arguments: [QueueKeys.unacked] + records.flatMap { [$0.deliveryTag, $0.record] as [any RedisArgumentConvertible] }),
-            ]
+                RedisCommand("ZADD", arguments: [QueueKeys.unackedIndex, "NX"] + records.flatMap { [now, $0.deliveryTag] as [any RedisArgumentConvertible] })
+            ] + records.map { RedisCommand("HSETNX", QueueKeys.unacked, $0.deliveryTag, $0.record) }
         }
         if case .error(let message) = reply, message.lowercased().contains("unknown command") {
             supportsMultiPop.store(false, ordering: .relaxed)
@@ -135,7 +140,6 @@ final class RedisBroker: Sendable {
             return try await fetch(keys: keys, limit: limit)
         }
         try reply.unwrapped(command: "LMPOP")
-        for reply in recorded ?? [] { try reply.unwrapped(command: "ZADD/HSET (unacked record)") }
         guard let (key, entries) = taken.value.withLock({ $0 }) else {
             takingLargeMessages.store(false, ordering: .relaxed)
             return []
@@ -143,7 +147,9 @@ final class RedisBroker: Sendable {
         if !entries.contains(where: { $0.raw.count > Self.scriptedFetchLimit }) {
             takingLargeMessages.store(false, ordering: .relaxed)
         }
-        return entries.map { Delivery(queueKey: key, raw: $0.raw, deliveryTag: $0.record?.deliveryTag) }
+        let tags = try await UnackedTags.fileCollisions(
+            of: entries.map(\.record), replies: recorded ?? [], now: now, nonce: rekeying.next(), on: consumer)
+        return zip(entries, tags).map { Delivery(queueKey: key, raw: $0.raw, deliveryTag: $1) }
     }
 
     /// Waits up to `timeout` seconds for a message, then fetches like ``fetch(keys:limit:)``.
@@ -193,9 +199,10 @@ final class RedisBroker: Sendable {
         [QueueKeys.unacked, QueueKeys.unackedIndex] + lists
     }
 
-    /// `fetch limit now [largest]`: the size limit only when large messages can be taken without the script.
+    /// `fetch limit now nonce [largest]`: the size limit only when large messages can be taken
+    /// without the script; the nonce names records of messages whose tag is taken (``UnackedTags``).
     private func fetchArguments(limit: Int) -> [any RedisArgumentConvertible] {
-        var arguments: [any RedisArgumentConvertible] = ["fetch", String(limit), Self.now()]
+        var arguments: [any RedisArgumentConvertible] = ["fetch", String(limit), Self.now(), rekeying.next()]
         if supportsMultiPop.load(ordering: .relaxed) { arguments.append(String(Self.scriptedFetchLimit)) }
         return arguments
     }
@@ -465,7 +472,7 @@ final class RedisBroker: Sendable {
     /// text of every fractional score it passes on each insert (4.2 µs a ZADD with 64 messages
     /// in flight, the costliest command a task needed), while whole numbers are stored as
     /// integers. The visibility timeout is judged in seconds, by kombu as by this worker.
-    private static func now() -> String {
+    static func now() -> String {
         String(Int(Date().timeIntervalSince1970.rounded(.up)))
     }
 
@@ -490,9 +497,11 @@ final class RedisBroker: Sendable {
     }
 
     /// KEYS[1] = unacked, KEYS[2] = unacked_index, KEYS[3...] = lists.
-    /// `fetch limit now [largest]`: pop up to limit entries from the lists in order, recording
-    /// each as `[key, raw, tag]`; an entry longer than `largest` is pushed back where it was and
-    /// the reply ends with its length instead (the caller takes it without the script).
+    /// `fetch limit now nonce [largest]`: pop up to limit entries from the lists in order,
+    /// recording each as `[key, raw, tag]` (tag = the field its record is under: its delivery
+    /// tag, or `<tag>~<nonce>.<position>` when another held message has that tag, see
+    /// ``UnackedTags``); an entry longer than `largest` is pushed back where it was and the
+    /// reply ends with its length instead (the caller takes it without the script).
     /// `restore tag record payload leftmost`: if `unacked[tag]` still equals record, remove the
     /// tag and push payload to KEYS[3] (kombu's restore_by_tag, with the WATCH made atomic).
     /// `unlock token`: delete the lock KEYS[3] if it still holds token (redis-py's lock release).
@@ -501,16 +510,26 @@ final class RedisBroker: Sendable {
         local TAIL = '"delivery_info": {"exchange": "([^"\\]*)", "routing_key": "([^"\\]*)"}, ' ..
           '"priority": %d+, "body_encoding": "base64", "delivery_tag": "([^"\\]*)"}}$'
 
-        local function record(key, raw, now)
+        -- Files a record under its delivery tag, or, when a message held now has that tag already
+        -- (replayed or hostile copies), under a field of its own: no copy loses its record.
+        local function file(tag, entry, now, position)
+          if redis.call('HSETNX', KEYS[1], tag, entry) == 0 then
+            local name = tag .. '~' .. ARGV[4] .. '.' .. position
+            while redis.call('HSETNX', KEYS[1], name, entry) == 0 do name = name .. '+' end
+            tag = name
+          end
+          redis.call('ZADD', KEYS[2], now, tag)
+          return tag
+        end
+
+        local function record(key, raw, now, position)
           local tag = false
           local exchange, routing_key = '', key
           local sep = string.find(key, '\6\22', 1, true)
           if sep then routing_key = string.sub(key, 1, sep - 1) end
           local e, r, t = string.match(raw, TAIL, -1024)
           if t then
-            redis.call('ZADD', KEYS[2], now, t)
-            redis.call('HSET', KEYS[1], t, '[' .. raw .. ', "' .. e .. '", "' .. r .. '"]')
-            return t
+            return file(t, '[' .. raw .. ', "' .. e .. '", "' .. r .. '"]', now, position)
           end
           local ok, message = pcall(cjson.decode, raw)
           if ok and type(message) == 'table' and type(message.properties) == 'table' then
@@ -523,9 +542,8 @@ final class RedisBroker: Sendable {
             end
           end
           if tag then
-            redis.call('ZADD', KEYS[2], now, tag)
-            redis.call('HSET', KEYS[1], tag,
-              '[' .. raw .. ', ' .. cjson.encode(exchange) .. ', ' .. cjson.encode(routing_key) .. ']')
+            tag = file(tag, '[' .. raw .. ', ' .. cjson.encode(exchange) .. ', ' .. cjson.encode(routing_key) .. ']',
+              now, position)
           end
           return tag
         end
@@ -533,7 +551,7 @@ final class RedisBroker: Sendable {
         local mode = ARGV[1]
         if mode == 'fetch' then
           local limit = tonumber(ARGV[2])
-          local largest = tonumber(ARGV[4])
+          local largest = tonumber(ARGV[5])
           local out = {}
           local count = 0
           for i = 3, #KEYS do
@@ -547,8 +565,8 @@ final class RedisBroker: Sendable {
               end
               out[#out + 1] = KEYS[i]
               out[#out + 1] = raw
-              out[#out + 1] = record(KEYS[i], raw, ARGV[3])
               count = count + 1
+              out[#out + 1] = record(KEYS[i], raw, ARGV[3], count)
             end
             if count >= limit then break end
           end

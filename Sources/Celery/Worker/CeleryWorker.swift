@@ -111,6 +111,7 @@ public final class CeleryWorker: Service, Sendable {
                     group.addTask(executorPreference: self.eventLoop) { await self.consumeLoop() }
                     group.addTask { await self.schedule.run(into: self.buffer) }
                     group.addTask { await self.visibilityRestoreLoop() }
+                    group.addTask { await self.etaVisibilityLoop() }
                     group.addTask { await self.runRemoteControl() }
                     if self.workerConfiguration.sendHeartbeats { group.addTask { await self.heartbeatLoop() } }
                     group.addTask(executorPreference: self.taskExecutor) { await self.runSlots() }

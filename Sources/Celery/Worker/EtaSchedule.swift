@@ -6,6 +6,8 @@ import Synchronization
 ///
 /// ``run(into:)`` moves each message into the delivery buffer when its time comes; on
 /// shutdown ``drain()`` hands back what is still waiting so it can be returned to its queue.
+/// While they wait, the worker keeps their `unacked_index` scores fresh so no visibility
+/// restore takes them from a live worker (``EtaVisibility``).
 final class EtaSchedule: Sendable {
     private struct Entry {
         var due: ContinuousClock.Instant
