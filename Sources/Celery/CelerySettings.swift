@@ -30,7 +30,7 @@ public struct CelerySettings: Sendable {
         "broker_url", "result_backend", "result_expires", "task_default_queue", "task_track_started", "result_extended",
         "broker_transport_options", "task_routes", "accept_content", "task_serializer", "result_serializer",
         "worker_prefetch_multiplier", "worker_concurrency", "task_acks_late", "task_time_limit", "task_soft_time_limit",
-        "worker_send_task_events", "task_queues", "worker_pool",
+        "worker_send_task_events", "task_queues", "worker_pool", "broker_connection_max_retries",
     ]
 
     /// Settings with these values.
@@ -152,6 +152,16 @@ public struct CelerySettings: Sendable {
             worker.softTimeLimit = seconds
         }
         if let flag = try bool("worker_send_task_events") { worker.sendTaskEvents = flag }
+        if let retries = values["broker_connection_max_retries"] {
+            if retries.isNull {
+                worker.brokerConnectionMaxRetries = nil
+            } else {
+                guard let number = retries.integerValue.flatMap({ Int(exactly: $0) }), number >= 0 else {
+                    throw mismatch("broker_connection_max_retries", "a number of retries (0 or more) or None")
+                }
+                worker.brokerConnectionMaxRetries = number
+            }
+        }
         if let name = values["worker_pool"], !name.isNull {
             guard let pool = name.stringValue.flatMap(WorkerConfiguration.pool(named:)) else {
                 throw mismatch("worker_pool", "prefork, threads, solo, gevent or eventlet")

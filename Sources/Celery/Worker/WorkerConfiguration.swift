@@ -41,6 +41,14 @@ public struct WorkerConfiguration: Sendable {
     /// visibility timeout. kombu does it at start-up and then on every 10th of its 10-second
     /// calls, so every 100 s; so does this worker by default.
     public var visibilityRestoreInterval: Duration = .seconds(100)
+    /// `broker_connection_max_retries`: how many times in a row the worker retries a broker it
+    /// cannot reach (refused, down, timing out) before it stops with an error, counted as kombu
+    /// counts them (`0`: no retry); `nil` retries for ever. Celery's default is 100 retries
+    /// spaced up to 30 s apart (about 46 minutes); this worker retries within 5 s, so 100
+    /// would give up after about 6 minutes, and by default it keeps waiting out an outage as
+    /// it always has. A refused password or database is not an outage: the worker makes three
+    /// attempts, a second apart, then exits with the reason, whatever this says.
+    public var brokerConnectionMaxRetries: Int? = nil
 
     /// Celery's defaults: queue `celery`, one slot per core, multiplier 4, early ack,
     /// node name `celery@<host>`.
