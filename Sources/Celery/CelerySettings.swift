@@ -141,7 +141,12 @@ public struct CelerySettings: Sendable {
     /// - Throws: ``CeleryError`` (`invalidConfiguration`) naming the setting and what it holds.
     public func apply(to worker: inout WorkerConfiguration) throws {
         if let multiplier = try integer("worker_prefetch_multiplier") { worker.prefetchMultiplier = max(1, multiplier) }
-        if let concurrency = try integer("worker_concurrency") { worker.concurrency = max(1, concurrency) }
+        if let concurrency = try integer("worker_concurrency") {
+            guard concurrency <= WorkerConfiguration.maximumConcurrency else {
+                throw mismatch("worker_concurrency", "at most \(WorkerConfiguration.maximumConcurrency) (WorkerConfiguration.maximumConcurrency)")
+            }
+            worker.concurrency = max(1, concurrency)
+        }
         if let flag = try bool("task_acks_late") { worker.acksLate = flag }
         if let limit = values["task_time_limit"], !limit.isNull {
             guard let seconds = limit.doubleValue else { throw mismatch("task_time_limit", "a number of seconds") }

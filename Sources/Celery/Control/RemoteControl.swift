@@ -166,20 +166,20 @@ extension CeleryWorker {
         case "clock":
             return ["clock": .integer(Int64(state.tick()))]
         case "rate_limit":
-            guard let task = arguments["task_name"]?.stringValue, registry[task] != nil else { return error("unknown task") }
-            // Celery tests the value's truth: null, 0 and "" disable; "0" sets a limit of 0, which is none.
+            // Celery checks the value before the task name.
             let value = arguments["rate_limit"] ?? .null
+            let limit: RateLimit?
+            switch ControlLimits.rateLimit(value) {
+            case .success(let parsed): limit = parsed
+            case .failure(let refusal): return error(refusal.message)
+            }
+            guard let task = arguments["task_name"]?.stringValue, registry[task] != nil else { return error("unknown task") }
+            state.setRateLimit(task, limit)
             guard value.isPythonTruthy else {
-                state.setRateLimit(task, nil)
+                logger.info("Rate limits disabled for tasks of type \(task)")
                 return ok("rate limit disabled successfully")
             }
-            let text = value.stringValue ?? PythonRepr.repr(value)
-            let limit = RateLimit(text)
-            if limit == nil, (Double(text.split(separator: "/").first ?? "") ?? -1) != 0 {
-                return error("Invalid rate limit string: ValueError('\(text)')")
-            }
-            state.setRateLimit(task, limit)
-            logger.info("New rate limit for tasks of type \(task): \(text).")
+            logger.info("New rate limit for tasks of type \(task): \(value.stringValue ?? PythonRepr.repr(value)).")
             return ok("new rate limit set successfully")
         case "time_limit":
             guard let task = arguments["task_name"]?.stringValue, registry[task] != nil else { return error("unknown task") }
@@ -201,12 +201,20 @@ extension CeleryWorker {
             guard let queue = arguments["queue"]?.stringValue else { return error("queue is required") }
             _ = state.removeQueue(queue)
             return ok("no longer consuming from \(queue)")
-        case "pool_grow":
-            state.concurrency += Int(arguments["n"]?.integerValue ?? 1)
-            return ok("pool will grow")
-        case "pool_shrink":
-            state.concurrency -= Int(arguments["n"]?.integerValue ?? 1)
-            return ok("pool will shrink")
+        case "pool_grow", "pool_shrink":
+            let grow = method == "pool_grow"
+            switch ControlLimits.resizedConcurrency(state.concurrency, by: arguments["n"], grow: grow) {
+            case .success(let concurrency):
+                state.concurrency = concurrency
+                return ok(grow ? "pool will grow" : "pool will shrink")
+            case .failure(let refusal):
+                logger.warning("Remote control: \(refusal.message)")
+                return error(refusal.message)
+            }
+        case "autoscale":
+            // Celery's answer without --autoscale (this worker has no autoscaler): its
+            // ValueError, as kombu's pidbox replies to a command that raised.
+            return error("ValueError('Autoscale not enabled')")
         case "shutdown":
             logger.warning("Got shutdown from remote")
             stopTakingWork()

@@ -53,11 +53,17 @@ public final class CeleryWorker: Service, Sendable {
 
     /// Creates a worker; connections open when it runs.
     ///
-    /// - Throws: ``CeleryError`` with code `invalidConfiguration` when a URL cannot be used.
+    /// - Throws: ``CeleryError`` with code `invalidConfiguration` when a URL cannot be used, or
+    ///   the concurrency is above ``WorkerConfiguration/maximumConcurrency``.
     public init(
         configuration: CeleryConfiguration, workerConfiguration: WorkerConfiguration = WorkerConfiguration(),
         registry: TaskRegistry, logger: Logger
     ) throws {
+        guard workerConfiguration.concurrency <= WorkerConfiguration.maximumConcurrency else {
+            throw CeleryError(
+                code: .invalidConfiguration,
+                message: "concurrency \(workerConfiguration.concurrency) is above the maximum of \(WorkerConfiguration.maximumConcurrency) (WorkerConfiguration.maximumConcurrency)")
+        }
         self.configuration = configuration
         self.workerConfiguration = workerConfiguration
         self.registry = registry
