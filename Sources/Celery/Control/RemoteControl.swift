@@ -23,10 +23,12 @@ extension CeleryWorker {
     func runRemoteControl() async {
         let channel = RedisBroker.fanoutChannel(database: broker.endpoint.database, exchange: "celery.pidbox", routingKey: "")
         // Requests are handled one at a time, in the order they arrive (a revoke before the
-        // inspect that lists it), off the subscriber's thread.
+        // inspect that lists it), off the subscriber's thread. Those waiting are bounded by
+        // their size; one arriving past the bound is dropped and counted, and the count logged.
         let (requests, continuation) = AsyncStream.makeStream(of: [UInt8].self)
+        let backlog = ControlBacklog()
         let subscriber = RedisSubscriber(endpoint: broker.endpoint) { _, payload in
-            continuation.yield(payload)
+            if backlog.admit(payload.count) { continuation.yield(payload) }
         }
         defer {
             subscriber.shutdown()
@@ -51,7 +53,15 @@ extension CeleryWorker {
         }
         await withTaskGroup(of: Void.self) { group in
             group.addTask {
-                for await payload in requests { await self.handleControlRequest(payload) }
+                for await payload in requests {
+                    await self.handleControlRequest(payload)
+                    backlog.release(payload.count)
+                    let dropped = backlog.takeDropped()
+                    if dropped > 0 {
+                        self.logger.error(
+                            "Remote control: dropped \(dropped) request(s) that arrived while \(ControlBacklog.limit >> 20) MiB of requests were waiting to be handled")
+                    }
+                }
             }
             group.addTask {
                 while !self.stopping.load(ordering: .relaxed) {
@@ -72,8 +82,16 @@ extension CeleryWorker {
         }
         let headers = envelope["headers"]?.objectValue ?? JSONObject()
         if let clock = headers["clock"]?.integerValue { state.observe(clock: Int(clock)) }
-        // kombu: a falsy `expires` (0, null) means the request never expires.
-        if let expires = headers["expires"]?.doubleValue, expires > 0, expires < Date().timeIntervalSince1970 { return }
+        // kombu: a falsy `expires` (0, null) means the request never expires. An expired query
+        // is skipped (its caller has stopped listening); a command that changes the worker is
+        // applied however late, as a Python worker applies it (kombu's pidbox never looks at
+        // `expires` on the worker's side): skipping them dropped most of a revoke flood.
+        if Self.queries.contains(method), let expires = headers["expires"]?.doubleValue, expires > 0,
+            expires < Date().timeIntervalSince1970
+        {
+            logger.debug("Remote control: skipping \(method), expired before it was handled")
+            return
+        }
         if case .array(let destinations)? = body["destination"],
             !destinations.contains(where: { $0.stringValue == workerConfiguration.hostname })
         {
@@ -221,34 +239,13 @@ extension CeleryWorker {
             return nil
         case "hello":
             guard arguments["from_node"]?.stringValue != workerConfiguration.hostname else { return nil }
-            state.revoke(Self.idList(arguments["revoked"]), terminate: false)
+            logForgotten(state.revoke(Self.idList(arguments["revoked"]), terminate: false).forgotten)
             return ["revoked": .array(state.revokedIDs.map(JSONValue.string)), "clock": .integer(Int64(state.tick()))]
         case "heartbeat":
             return nil
         default:
             return error("No such control command: \(method)")
         }
-    }
-
-    /// Marks ids revoked: a queued task will be discarded when it comes up, and one that has
-    /// not started anywhere is stored REVOKED now; with `terminate`, a running one is cancelled.
-    private func revoke(ids: [String], terminate: Bool) async -> JSONValue {
-        let running = Set(state.active.keys)
-        let terminated = state.revoke(ids, terminate: terminate)
-        for id in ids where !running.contains(id) {
-            let stored = try? await backend.get(taskID: id)
-            let current = stored?.status ?? .pending
-            guard [.pending, .received, .retry, .rejected].contains(current) else { continue }
-            let revoked = ExceptionInfo(type: "TaskRevokedError", module: "celery.exceptions", arguments: ["revoked"])
-            _ = try? await backend.store(TaskResultDocument(
-                taskID: id, status: .revoked, result: revoked.jsonValue, children: .null, dateDone: CeleryTime.isoformat(Date())))
-        }
-        logger.info("Tasks flagged as revoked: \(ids.joined(separator: ", "))")
-        saveState()
-        if terminate {
-            return ["ok": .string(terminated.isEmpty ? "terminate: tasks unknown" : "terminate: \(terminated.joined(separator: ", "))")]
-        }
-        return ["ok": .string("tasks {\(ids.map(PythonRepr.stringRepr).joined(separator: ", "))} flagged as revoked")]
     }
 
     private func queryTask(ids: [String]) -> JSONValue {

@@ -109,8 +109,9 @@ public final class CeleryWorker: Service, Sendable {
         logger.info("[tasks]\n\(registry.applicationNames.map { "  . \($0)" }.joined(separator: "\n"))")
         if let path = workerConfiguration.stateDatabasePath {
             do {
-                try state.load(from: path)
+                let forgotten = try state.load(from: path)
                 logger.info("Loaded \(state.revokedIDs.count) revoked task id(s) from \(path)")
+                logForgotten(forgotten)
             } catch {
                 logger.error("Cannot read the state database \(path): \(error)")
             }
