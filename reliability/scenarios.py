@@ -21,6 +21,7 @@ from pathlib import Path
 import redis
 
 import harness as H
+import scenarios_control
 from harness import ScenarioError, ScenarioResult
 
 SIZES = {
@@ -1011,7 +1012,7 @@ SCENARIOS = [
     ("7a fds over reconnects", s7a_fds),
     ("7b RSS with a backlog", s7b_rss),
     ("7c slow task flood", s7c_slow_flood),
-]
+] + scenarios_control.SCENARIOS_CONTROL
 
 
 def slug(name):
