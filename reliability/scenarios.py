@@ -21,6 +21,7 @@ from pathlib import Path
 import redis
 
 import harness as H
+import scenarios_control
 from harness import ScenarioError, ScenarioResult
 
 SIZES = {
@@ -1023,7 +1024,7 @@ SCENARIOS = [
     ("7c slow task flood", s7c_slow_flood),
     ("8a SIGHUP under load (warm restart in place)", scenarios_signals.s8a_sighup),
     ("8b SIGPIPE (kill -PIPE; log piped to head -1)", scenarios_signals.s8b_sigpipe),
-] + scenarios_unacked.SCENARIOS_UNACKED + [
+] + scenarios_control.SCENARIOS_CONTROL + scenarios_unacked.SCENARIOS_UNACKED + [
     ("11a Redis out of memory, early ack", scenarios_redis_limits.s11a_oom_early_ack),
     ("11b Redis out of memory, acks_late", scenarios_redis_limits.s11b_oom_acks_late),
     ("11c message size: 100 MiB round trip, over the limit answered", scenarios_redis_limits.s11c_message_size),

@@ -31,6 +31,7 @@ public struct CelerySettings: Sendable {
         "broker_transport_options", "task_routes", "accept_content", "task_serializer", "result_serializer",
         "worker_prefetch_multiplier", "worker_concurrency", "task_acks_late", "task_time_limit", "task_soft_time_limit",
         "worker_send_task_events", "task_queues", "worker_pool", "worker_max_message_size",
+        "broker_connection_max_retries",
     ]
 
     /// Settings with these values.
@@ -148,7 +149,12 @@ public struct CelerySettings: Sendable {
     /// - Throws: ``CeleryError`` (`invalidConfiguration`) naming the setting and what it holds.
     public func apply(to worker: inout WorkerConfiguration) throws {
         if let multiplier = try integer("worker_prefetch_multiplier") { worker.prefetchMultiplier = max(1, multiplier) }
-        if let concurrency = try integer("worker_concurrency") { worker.concurrency = max(1, concurrency) }
+        if let concurrency = try integer("worker_concurrency") {
+            guard concurrency <= WorkerConfiguration.maximumConcurrency else {
+                throw mismatch("worker_concurrency", "at most \(WorkerConfiguration.maximumConcurrency) (WorkerConfiguration.maximumConcurrency)")
+            }
+            worker.concurrency = max(1, concurrency)
+        }
         if let flag = try bool("task_acks_late") { worker.acksLate = flag }
         if let limit = values["task_time_limit"], !limit.isNull {
             guard let seconds = limit.doubleValue else { throw mismatch("task_time_limit", "a number of seconds") }
@@ -159,6 +165,16 @@ public struct CelerySettings: Sendable {
             worker.softTimeLimit = seconds
         }
         if let flag = try bool("worker_send_task_events") { worker.sendTaskEvents = flag }
+        if let retries = values["broker_connection_max_retries"] {
+            if retries.isNull {
+                worker.brokerConnectionMaxRetries = nil
+            } else {
+                guard let number = retries.integerValue.flatMap({ Int(exactly: $0) }), number >= 0 else {
+                    throw mismatch("broker_connection_max_retries", "a number of retries (0 or more) or None")
+                }
+                worker.brokerConnectionMaxRetries = number
+            }
+        }
         if let name = values["worker_pool"], !name.isNull {
             guard let pool = name.stringValue.flatMap(WorkerConfiguration.pool(named:)) else {
                 throw mismatch("worker_pool", "prefork, threads, solo, gevent or eventlet")

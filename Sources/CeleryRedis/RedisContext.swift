@@ -50,13 +50,17 @@ final class RedisContext {
             arguments.append(password)
             let reply = try roundTrip([RedisCommand("AUTH", arguments: arguments)])[0]
             if case .error(let message) = reply {
-                throw RedisError(code: .connectionFailed, message: "AUTH to \(endpoint) refused: \(message)")
+                // A refused AUTH is a wrong user or password (WRONGPASS), or an AUTH the server
+                // cannot take (no password configured, or no ACL users before Redis 6).
+                throw RedisError(code: .authenticationFailed, message: "AUTH to \(endpoint) refused: \(message)")
             }
         }
         if endpoint.database != 0 {
             let reply = try roundTrip([RedisCommand("SELECT", endpoint.database)])[0]
             if case .error(let message) = reply {
-                throw RedisError(code: .connectionFailed, message: "SELECT \(endpoint.database) on \(endpoint): \(message)")
+                // NOAUTH here: the URL has no password and the server requires one.
+                let code: RedisError.Code = RedisError.code(forErrorReply: message) == .authenticationFailed ? .authenticationFailed : .invalidDatabase
+                throw RedisError(code: code, message: "SELECT \(endpoint.database) on \(endpoint) refused: \(message)")
             }
         }
     }

@@ -4,7 +4,7 @@ public struct RedisError: Error, Sendable, Hashable, CustomStringConvertible {
     public struct Code: Sendable, Hashable, CustomStringConvertible {
         private enum Base: String, Sendable, Hashable {
             case connectionFailed, io, closedByServer, protocolError, outOfMemory, serverError, timeout,
-                unexpectedReply, closed
+                unexpectedReply, closed, authenticationFailed, invalidDatabase
         }
         private let base: Base
 
@@ -26,6 +26,12 @@ public struct RedisError: Error, Sendable, Hashable, CustomStringConvertible {
         public static let unexpectedReply = Code(base: .unexpectedReply)
         /// The connection was closed by its owner.
         public static let closed = Code(base: .closed)
+        /// The server refused the credentials (`AUTH` answered `WRONGPASS` or `ERR invalid
+        /// password`), or wants some that were not given (`NOAUTH`): a configuration error.
+        public static let authenticationFailed = Code(base: .authenticationFailed)
+        /// The server refused to `SELECT` the database (`ERR DB index is out of range`: the URL
+        /// names a database beyond the server's `databases`): a configuration error.
+        public static let invalidDatabase = Code(base: .invalidDatabase)
 
         public var description: String { base.rawValue }
     }
@@ -41,9 +47,28 @@ public struct RedisError: Error, Sendable, Hashable, CustomStringConvertible {
         self.message = message
     }
 
-    /// Whether the connection is unusable after this error and must be re-established.
+    /// Whether the connection is unusable after this error and must be re-established. False
+    /// for error replies, and for a refused login or database (``isConfigurationError``): a new
+    /// connection would be refused the same way.
     public var isConnectionError: Bool {
-        code != .serverError && code != .unexpectedReply
+        code != .serverError && code != .unexpectedReply && !isConfigurationError
+    }
+
+    /// Whether the server refused what the URL asks for (the credentials, the database): no
+    /// retry helps until the URL or the server's configuration changes.
+    public var isConfigurationError: Bool {
+        code == .authenticationFailed || code == .invalidDatabase
+    }
+
+    /// The code for an error reply: ``Code/authenticationFailed`` for `NOAUTH` and `WRONGPASS`
+    /// (and the older `ERR invalid password`), else ``Code/serverError``.
+    public static func code(forErrorReply message: String) -> Code {
+        if message.hasPrefix("NOAUTH") || message.hasPrefix("WRONGPASS") || message.hasPrefix("ERR invalid password")
+            || message.hasPrefix("ERR invalid username-password pair")
+        {
+            return .authenticationFailed
+        }
+        return .serverError
     }
 
     /// Whether Redis refused a write because it reached `maxmemory` under the `noeviction`

@@ -37,11 +37,12 @@ public enum RedisReply: Sendable, Hashable {
         return nil
     }
 
-    /// Throws the error reply as a ``RedisError``; returns the reply otherwise.
+    /// Throws the error reply as a ``RedisError`` (``RedisError/Code/authenticationFailed`` for
+    /// `NOAUTH`/`WRONGPASS`, else ``RedisError/Code/serverError``); returns the reply otherwise.
     @discardableResult
     public func unwrapped(command: String) throws(RedisError) -> RedisReply {
         if case .error(let message) = self {
-            throw RedisError(code: .serverError, message: "\(command): \(message)")
+            throw RedisError(code: RedisError.code(forErrorReply: message), message: "\(command): \(message)")
         }
         return self
     }

@@ -183,6 +183,36 @@ final class RedisResultBackend: Sendable {
         return try Self.decode(bytes)
     }
 
+    /// The stored state of each task, in order (`nil` while PENDING, or for a document that
+    /// cannot be read): one `MGET` per call, for revoking many tasks at once.
+    func states(taskIDs: [String]) async throws -> [TaskState?] {
+        guard !taskIDs.isEmpty else { return [] }
+        let reply = try await connection.send(RedisCommand("MGET", arguments: taskIDs.map(QueueKeys.resultKey(taskID:))))
+            .unwrapped(command: "MGET (\(taskIDs.count) result keys)")
+        guard let values = reply.array, values.count == taskIDs.count else {
+            throw RedisError(code: .unexpectedReply, message: "MGET of \(taskIDs.count) result keys answered \(reply)")
+        }
+        return values.map { value in value.bytes.flatMap { try? Self.decode($0).status } }
+    }
+
+    /// Stores many documents, each unless a SUCCESS is already stored for its task, with one
+    /// call of the store script per batch; larger documents go one by one through ``store(_:)``.
+    func storeAll(_ documents: [TaskResultDocument]) async throws {
+        var small: [(key: String, body: [UInt8])] = []
+        for document in documents {
+            let body = document.jsonBytes()
+            if body.count <= Self.scriptedStoreLimit {
+                small.append((QueueKeys.resultKey(taskID: document.taskID), body))
+            } else {
+                try await store(document)
+            }
+        }
+        let secondsToLive = expires.map { max(0, Int($0.components.seconds)) } ?? 0
+        for start in stride(from: 0, to: small.count, by: 1000) {
+            _ = try await Self.storeBatch(Array(small[start..<min(start + 1000, small.count)]), on: connection, secondsToLive: secondsToLive)
+        }
+    }
+
     /// Deletes the stored result (`AsyncResult.forget()`).
     func forget(taskID: String) async throws {
         try await connection.send(RedisCommand("DEL", QueueKeys.resultKey(taskID: taskID))).unwrapped(command: "DEL")

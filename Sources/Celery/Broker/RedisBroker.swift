@@ -83,6 +83,15 @@ final class RedisBroker: Sendable {
         consumer.close()
     }
 
+    /// Connects (logging in and selecting the database) and sends `PING`: whether the broker
+    /// answers with this URL.
+    ///
+    /// - Throws: ``RedisError``; ``RedisError/isConfigurationError`` when the server refused
+    ///   the URL's credentials or database (`NOAUTH` included: it wants a password).
+    func ping() async throws {
+        try await commands.send(RedisCommand("PING")).unwrapped(command: "PING")
+    }
+
     /// Every list of these queues, in the order kombu's BRPOP names them: all step-0 lists
     /// first, then all step-3 lists, and so on.
     static func consumeKeys(queues: [String]) -> [String] {

@@ -23,10 +23,12 @@ extension CeleryWorker {
     func runRemoteControl() async {
         let channel = RedisBroker.fanoutChannel(database: broker.endpoint.database, exchange: "celery.pidbox", routingKey: "")
         // Requests are handled one at a time, in the order they arrive (a revoke before the
-        // inspect that lists it), off the subscriber's thread.
+        // inspect that lists it), off the subscriber's thread. Those waiting are bounded by
+        // their size; one arriving past the bound is dropped and counted, and the count logged.
         let (requests, continuation) = AsyncStream.makeStream(of: [UInt8].self)
+        let backlog = ControlBacklog()
         let subscriber = RedisSubscriber(endpoint: broker.endpoint) { _, payload in
-            continuation.yield(payload)
+            if backlog.admit(payload.count) { continuation.yield(payload) }
         }
         defer {
             subscriber.shutdown()
@@ -51,7 +53,15 @@ extension CeleryWorker {
         }
         await withTaskGroup(of: Void.self) { group in
             group.addTask {
-                for await payload in requests { await self.handleControlRequest(payload) }
+                for await payload in requests {
+                    await self.handleControlRequest(payload)
+                    backlog.release(payload.count)
+                    let dropped = backlog.takeDropped()
+                    if dropped > 0 {
+                        self.logger.error(
+                            "Remote control: dropped \(dropped) request(s) that arrived while \(ControlBacklog.limit >> 20) MiB of requests were waiting to be handled")
+                    }
+                }
             }
             group.addTask {
                 while !self.stopping.load(ordering: .relaxed) {
@@ -72,8 +82,16 @@ extension CeleryWorker {
         }
         let headers = envelope["headers"]?.objectValue ?? JSONObject()
         if let clock = headers["clock"]?.integerValue { state.observe(clock: Int(clock)) }
-        // kombu: a falsy `expires` (0, null) means the request never expires.
-        if let expires = headers["expires"]?.doubleValue, expires > 0, expires < Date().timeIntervalSince1970 { return }
+        // kombu: a falsy `expires` (0, null) means the request never expires. An expired query
+        // is skipped (its caller has stopped listening); a command that changes the worker is
+        // applied however late, as a Python worker applies it (kombu's pidbox never looks at
+        // `expires` on the worker's side): skipping them dropped most of a revoke flood.
+        if Self.queries.contains(method), let expires = headers["expires"]?.doubleValue, expires > 0,
+            expires < Date().timeIntervalSince1970
+        {
+            logger.debug("Remote control: skipping \(method), expired before it was handled")
+            return
+        }
         if case .array(let destinations)? = body["destination"],
             !destinations.contains(where: { $0.stringValue == workerConfiguration.hostname })
         {
@@ -166,20 +184,20 @@ extension CeleryWorker {
         case "clock":
             return ["clock": .integer(Int64(state.tick()))]
         case "rate_limit":
-            guard let task = arguments["task_name"]?.stringValue, registry[task] != nil else { return error("unknown task") }
-            // Celery tests the value's truth: null, 0 and "" disable; "0" sets a limit of 0, which is none.
+            // Celery checks the value before the task name.
             let value = arguments["rate_limit"] ?? .null
+            let limit: RateLimit?
+            switch ControlLimits.rateLimit(value) {
+            case .success(let parsed): limit = parsed
+            case .failure(let refusal): return error(refusal.message)
+            }
+            guard let task = arguments["task_name"]?.stringValue, registry[task] != nil else { return error("unknown task") }
+            state.setRateLimit(task, limit)
             guard value.isPythonTruthy else {
-                state.setRateLimit(task, nil)
+                logger.info("Rate limits disabled for tasks of type \(task)")
                 return ok("rate limit disabled successfully")
             }
-            let text = value.stringValue ?? PythonRepr.repr(value)
-            let limit = RateLimit(text)
-            if limit == nil, (Double(text.split(separator: "/").first ?? "") ?? -1) != 0 {
-                return error("Invalid rate limit string: ValueError('\(text)')")
-            }
-            state.setRateLimit(task, limit)
-            logger.info("New rate limit for tasks of type \(task): \(text).")
+            logger.info("New rate limit for tasks of type \(task): \(value.stringValue ?? PythonRepr.repr(value)).")
             return ok("new rate limit set successfully")
         case "time_limit":
             guard let task = arguments["task_name"]?.stringValue, registry[task] != nil else { return error("unknown task") }
@@ -201,46 +219,33 @@ extension CeleryWorker {
             guard let queue = arguments["queue"]?.stringValue else { return error("queue is required") }
             _ = state.removeQueue(queue)
             return ok("no longer consuming from \(queue)")
-        case "pool_grow":
-            state.concurrency += Int(arguments["n"]?.integerValue ?? 1)
-            return ok("pool will grow")
-        case "pool_shrink":
-            state.concurrency -= Int(arguments["n"]?.integerValue ?? 1)
-            return ok("pool will shrink")
+        case "pool_grow", "pool_shrink":
+            let grow = method == "pool_grow"
+            switch ControlLimits.resizedConcurrency(state.concurrency, by: arguments["n"], grow: grow) {
+            case .success(let concurrency):
+                state.concurrency = concurrency
+                return ok(grow ? "pool will grow" : "pool will shrink")
+            case .failure(let refusal):
+                logger.warning("Remote control: \(refusal.message)")
+                return error(refusal.message)
+            }
+        case "autoscale":
+            // Celery's answer without --autoscale (this worker has no autoscaler): its
+            // ValueError, as kombu's pidbox replies to a command that raised.
+            return error("ValueError('Autoscale not enabled')")
         case "shutdown":
             logger.warning("Got shutdown from remote")
             stopTakingWork()
             return nil
         case "hello":
             guard arguments["from_node"]?.stringValue != workerConfiguration.hostname else { return nil }
-            state.revoke(Self.idList(arguments["revoked"]), terminate: false)
+            logForgotten(state.revoke(Self.idList(arguments["revoked"]), terminate: false).forgotten)
             return ["revoked": .array(state.revokedIDs.map(JSONValue.string)), "clock": .integer(Int64(state.tick()))]
         case "heartbeat":
             return nil
         default:
             return error("No such control command: \(method)")
         }
-    }
-
-    /// Marks ids revoked: a queued task will be discarded when it comes up, and one that has
-    /// not started anywhere is stored REVOKED now; with `terminate`, a running one is cancelled.
-    private func revoke(ids: [String], terminate: Bool) async -> JSONValue {
-        let running = Set(state.active.keys)
-        let terminated = state.revoke(ids, terminate: terminate)
-        for id in ids where !running.contains(id) {
-            let stored = try? await backend.get(taskID: id)
-            let current = stored?.status ?? .pending
-            guard [.pending, .received, .retry, .rejected].contains(current) else { continue }
-            let revoked = ExceptionInfo(type: "TaskRevokedError", module: "celery.exceptions", arguments: ["revoked"])
-            _ = try? await backend.store(TaskResultDocument(
-                taskID: id, status: .revoked, result: revoked.jsonValue, children: .null, dateDone: CeleryTime.isoformat(Date())))
-        }
-        logger.info("Tasks flagged as revoked: \(ids.joined(separator: ", "))")
-        saveState()
-        if terminate {
-            return ["ok": .string(terminated.isEmpty ? "terminate: tasks unknown" : "terminate: \(terminated.joined(separator: ", "))")]
-        }
-        return ["ok": .string("tasks {\(ids.map(PythonRepr.stringRepr).joined(separator: ", "))} flagged as revoked")]
     }
 
     private func queryTask(ids: [String]) -> JSONValue {

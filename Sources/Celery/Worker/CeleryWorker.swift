@@ -51,14 +51,23 @@ public final class CeleryWorker: Service, Sendable {
     let metrics = WorkerMetrics()
     /// Ids of tasks whose result Redis refused until the worker stopped (see `store`).
     private let lostOutcomes = Mutex<Set<String>>([])
+    /// Why the worker stopped by itself, when it gave up on its broker (a refused password or
+    /// database, or more failed attempts than `broker_connection_max_retries`); `run()` throws it.
+    let brokerFailure = Mutex<CeleryError?>(nil)
 
     /// Creates a worker; connections open when it runs.
     ///
-    /// - Throws: ``CeleryError`` with code `invalidConfiguration` when a URL cannot be used.
+    /// - Throws: ``CeleryError`` with code `invalidConfiguration` when a URL cannot be used, or
+    ///   the concurrency is above ``WorkerConfiguration/maximumConcurrency``.
     public init(
         configuration: CeleryConfiguration, workerConfiguration: WorkerConfiguration = WorkerConfiguration(),
         registry: TaskRegistry, logger: Logger
     ) throws {
+        guard workerConfiguration.concurrency <= WorkerConfiguration.maximumConcurrency else {
+            throw CeleryError(
+                code: .invalidConfiguration,
+                message: "concurrency \(workerConfiguration.concurrency) is above the maximum of \(WorkerConfiguration.maximumConcurrency) (WorkerConfiguration.maximumConcurrency)")
+        }
         self.configuration = configuration
         self.workerConfiguration = workerConfiguration
         self.registry = registry
@@ -90,6 +99,13 @@ public final class CeleryWorker: Service, Sendable {
     /// Consumes until graceful shutdown or cancellation. Ignores SIGPIPE process-wide first (a
     /// closed log pipe or socket must cost a log line or a reconnect, never the held messages);
     /// ``runService(softShutdownTimeout:hangup:)`` adds Celery's other signals.
+    ///
+    /// It says `<hostname> ready.` once the broker has answered (after `Connected to <URL>`,
+    /// as Celery does), waiting out an unreachable broker as ``WorkerConfiguration/brokerConnectionMaxRetries`` allows.
+    ///
+    /// - Throws: ``CeleryError`` when the worker gave up on its broker: `invalidConfiguration`
+    ///   when the server refused the URL's password or database (after three attempts), `broker`
+    ///   after more failed attempts than the setting allows.
     public func run() async throws {
         Posix.ignoreBrokenPipe()
         logger.info(
@@ -98,15 +114,17 @@ public final class CeleryWorker: Service, Sendable {
         logger.info("[tasks]\n\(registry.applicationNames.map { "  . \($0)" }.joined(separator: "\n"))")
         if let path = workerConfiguration.stateDatabasePath {
             do {
-                try state.load(from: path)
+                let forgotten = try state.load(from: path)
                 logger.info("Loaded \(state.revokedIDs.count) revoked task id(s) from \(path)")
+                logForgotten(forgotten)
             } catch {
                 logger.error("Cannot read the state database \(path): \(error)")
             }
         }
-        logger.info("\(workerConfiguration.hostname) ready.")
         await withGracefulShutdownHandler {
             await withTaskCancellationHandler {
+                guard await self.connectToBroker() else { return }
+                self.logger.info("\(self.workerConfiguration.hostname) ready.")
                 await withDiscardingTaskGroup { group in
                     group.addTask(executorPreference: self.eventLoop) { await self.consumeLoop() }
                     group.addTask { await self.schedule.run(into: self.buffer) }
@@ -126,12 +144,14 @@ public final class CeleryWorker: Service, Sendable {
         await completions.drain()
         await returnHeldMessages()
         saveState()
-        if workerConfiguration.sendHeartbeats {
+        let failure = brokerFailure.withLock { $0 }
+        if workerConfiguration.sendHeartbeats, failure == nil {
             await events.workerEvent("worker-offline", active: 0, processed: state.totals.values.reduce(0, +))
         }
         broker.close()
         backend.close()
         eventLoop.shutdown()
+        if let failure { throw failure }
     }
 
     /// Writes the revoked ids to `--statedb`, if one is configured.
@@ -182,6 +202,7 @@ public final class CeleryWorker: Service, Sendable {
         var queues = state.queues
         var keys = RedisBroker.consumeKeys(queues: queues)
         var backoff = Backoff()
+        var retry = BrokerConnectionRetry(maxRetries: workerConfiguration.brokerConnectionMaxRetries)
         var declared: Set<String> = []
         // The last fetch found the queues emptied (fewer messages than room): a look without
         // waiting would find nothing new and cost a round trip per task when tasks come one
@@ -216,6 +237,7 @@ public final class CeleryWorker: Service, Sendable {
                     metrics.reconnects.increment()
                 }
                 backoff.reset()
+                retry.succeeded()
                 guard !deliveries.isEmpty else { continue }
                 // A queue cancelled (cancel_consumer) while the fetch was under way: put its messages back.
                 let current = state.queues
@@ -231,14 +253,7 @@ public final class CeleryWorker: Service, Sendable {
                 if keysPerStep > 1 { keys = Self.rotated(keys, stepWidth: keysPerStep) }
             } catch {
                 drained = false
-                let delay = backoff.next()
-                if backoff.failures == 1 {
-                    if let redisError = error as? RedisError, redisError.isOutOfMemory {
-                        logger.error("consumer: \(broker.endpoint) refuses writes (maxmemory reached): \(error). Trying again in \(delay)...")
-                    } else {
-                        logger.error("consumer: Cannot connect to \(broker.endpoint): \(error). Trying again in \(delay)...")
-                    }
-                }
+                guard let delay = brokerAttemptFailed(error, retry: &retry, backoff: &backoff) else { return }
                 try? await Task.sleep(for: delay)
             }
         }

@@ -41,6 +41,26 @@ public struct WorkerConfiguration: Sendable {
     /// visibility timeout. kombu does it at start-up and then on every 10th of its 10-second
     /// calls, so every 100 s; so does this worker by default.
     public var visibilityRestoreInterval: Duration = .seconds(100)
+    /// `broker_connection_max_retries`: how many times in a row the worker retries a broker it
+    /// cannot reach (refused, down, timing out) before it stops with an error, counted as kombu
+    /// counts them (`0`: no retry); `nil` retries for ever. Celery's default is 100 retries
+    /// spaced up to 30 s apart (about 46 minutes); this worker retries within 5 s, so 100
+    /// would give up after about 6 minutes, and by default it keeps waiting out an outage as
+    /// it always has. A refused password or database is not an outage: the worker makes three
+    /// attempts, a second apart, then exits with the reason, whatever this says.
+    public var brokerConnectionMaxRetries: Int? = nil
+
+    /// The most tasks a worker runs at once, for `-c`, `worker_concurrency` and `pool_grow`.
+    ///
+    /// Each slot is a task waiting on the delivery buffer (about 1.5 KiB: 10,000 slots cost
+    /// 15 MB), and the consumer holds up to concurrency × prefetch multiplier messages, so the
+    /// bound keeps a mistyped `pool_grow 1000000000` from taking the machine's memory (it
+    /// grew the worker from 19 MB to 5.6 GB in 20 s, and starting the slots kept it from
+    /// answering `ping`). 10,000 is above any useful parallelism for one process on one Redis
+    /// connection (the release build drains about 16,000 tasks/s in all), and a fixed number,
+    /// rather than one derived from the core count, lets one broadcast get the same answer
+    /// from every machine.
+    public static let maximumConcurrency = 10_000
 
     /// Celery's defaults: queue `celery`, one slot per core, multiplier 4, early ack,
     /// node name `celery@<host>`.

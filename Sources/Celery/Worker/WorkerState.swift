@@ -90,34 +90,48 @@ final class WorkerState: Sendable {
 
     // MARK: Revokes
 
-    /// Marks ids revoked; with `terminate`, cancels those running. Returns the running ones cancelled.
+    /// What ``revoke(_:terminate:)`` did.
+    struct Revocation: Sendable, Hashable {
+        /// The running tasks it cancelled (with `terminate`).
+        var terminated: [String] = []
+        /// How many of the oldest revoked ids it forgot to stay within ``revokedLimit``: their
+        /// tasks run if they reach this worker.
+        var forgotten = 0
+    }
+
+    /// Marks ids revoked; with `terminate`, cancels those running. Past ``revokedLimit`` the
+    /// oldest ids are forgotten, as Celery's `LimitedSet` forgets them; the count says how many.
     @discardableResult
-    func revoke(_ ids: [String], terminate: Bool) -> [String] {
-        let cancels = state.withLock { state -> [(String, @Sendable () -> Void)] in
+    func revoke(_ ids: [String], terminate: Bool) -> Revocation {
+        let (cancels, forgotten) = state.withLock { state -> ([(String, @Sendable () -> Void)], Int) in
             for id in ids where state.revoked.insert(id).inserted {
                 state.revokedOrder.append(id)
             }
-            if state.revokedOrder.count > Self.revokedLimit {
-                let overflow = state.revokedOrder.count - Self.revokedLimit
+            let overflow = max(0, state.revokedOrder.count - Self.revokedLimit)
+            if overflow > 0 {
                 for id in state.revokedOrder.prefix(overflow) { state.revoked.remove(id) }
                 state.revokedOrder.removeFirst(overflow)
             }
-            guard terminate else { return [] }
-            return ids.compactMap { id in
+            guard terminate else { return ([], overflow) }
+            let cancels = ids.compactMap { id -> (String, @Sendable () -> Void)? in
                 guard let task = state.active[id] else { return nil }
                 state.terminated.insert(id)
                 return (id, task.cancel)
             }
+            return (cancels, overflow)
         }
         for (_, cancel) in cancels { cancel() }
-        return cancels.map(\.0)
+        return Revocation(terminated: cancels.map(\.0), forgotten: forgotten)
     }
 
     /// Loads revoked ids saved by ``save(to:)``; a missing file is an empty state.
-    func load(from path: String) throws {
-        guard let data = try? Data(contentsOf: URL(fileURLWithPath: path)) else { return }
+    ///
+    /// - Returns: how many of them were forgotten (beyond ``revokedLimit``).
+    @discardableResult
+    func load(from path: String) throws -> Int {
+        guard let data = try? Data(contentsOf: URL(fileURLWithPath: path)) else { return 0 }
         let saved = try JSONValue(parsing: Array(data))
-        revoke((saved["revoked"]?.arrayValue ?? []).compactMap(\.stringValue), terminate: false)
+        return revoke((saved["revoked"]?.arrayValue ?? []).compactMap(\.stringValue), terminate: false).forgotten
     }
 
     /// Writes the revoked ids to `path` (JSON: `{"revoked": [...], "clock": n}`).
