@@ -279,7 +279,9 @@ def test_inspect_conf_report_clock(swift_worker, subprocess_env):
 
 def test_inspect_active_reserved_and_query_task(swift_worker, subprocess_env, celery_client):
     before = inspect_json(subprocess_env, SESSION_NODE, "stats")["total"].get("tasks.sleep", 0)
-    sleeps = [send(celery_client, "tasks.sleep", 2) for _ in range(5)]
+    # 6 s naps: the checks below take a few inspect round trips (about 3 s on a loaded 2-core
+    # machine), and query_task must still find the first ones running.
+    sleeps = [send(celery_client, "tasks.sleep", 6) for _ in range(5)]
     ours = {r.id for r in sleeps}
 
     def snapshot():
@@ -289,9 +291,9 @@ def test_inspect_active_reserved_and_query_task(swift_worker, subprocess_env, ce
             return active, reserved
         return None
 
-    active, reserved = poll("4 active + 1 reserved tasks.sleep(2) (-c 4)", snapshot, timeout=10)
+    active, reserved = poll("4 active + 1 reserved tasks.sleep(6) (-c 4)", snapshot, timeout=10)
     entry = active[0]
-    assert entry["name"] == "tasks.sleep" and entry["args"] == [2] and entry["kwargs"] == {}, entry
+    assert entry["name"] == "tasks.sleep" and entry["args"] == [6] and entry["kwargs"] == {}, entry
     assert entry["hostname"] == SESSION_NODE, entry
     assert entry["acknowledged"] is True, entry
     assert isinstance(entry["time_start"], (int, float)), entry
@@ -303,12 +305,12 @@ def test_inspect_active_reserved_and_query_task(swift_worker, subprocess_env, ce
     during = inspect_json(subprocess_env, SESSION_NODE, "stats")["total"].get("tasks.sleep", 0)
     assert during - before >= len(active), f"stats total tasks.sleep {before} -> {during} with {len(active)} running"
     res = reserved[0]
-    assert res["name"] == "tasks.sleep" and res["args"] == [2], res
+    assert res["name"] == "tasks.sleep" and res["args"] == [6], res
     assert res["time_start"] is None, res
     # safe=True (what Flower asks for) gives the argsrepr strings instead
     safe = celery_client.control.inspect(destination=[SESSION_NODE], timeout=5).active(safe=True)
     safe_entries = [e for e in safe[SESSION_NODE] if e["id"] in ours]
-    assert safe_entries and safe_entries[0]["args"] == "[2]" and safe_entries[0]["kwargs"] == "{}", safe_entries
+    assert safe_entries and safe_entries[0]["args"] == "[6]" and safe_entries[0]["kwargs"] == "{}", safe_entries
     # query_task
     query = inspect_json(subprocess_env, SESSION_NODE, "query_task", active[0]["id"], reserved[0]["id"],
                          "00000000-0000-0000-0000-000000000000")
@@ -316,7 +318,7 @@ def test_inspect_active_reserved_and_query_task(swift_worker, subprocess_env, ce
     assert query[active[0]["id"]][1]["name"] == "tasks.sleep", query
     assert query[reserved[0]["id"]][0] == "reserved", query
     assert "00000000-0000-0000-0000-000000000000" not in query, query
-    assert [r.get(timeout=15) for r in sleeps] == [2] * 5
+    assert [r.get(timeout=30) for r in sleeps] == [6] * 5
 
 
 def test_inspect_scheduled_countdown_task(swift_worker, subprocess_env, celery_client):
