@@ -6,33 +6,10 @@
 Broker and backend come from CELERY_BROKER_URL / CELERY_RESULT_BACKEND.  The
 task bodies are client-side signatures only (the worker under test runs them).
 """
-import os
+import sys
+from pathlib import Path
 
-from celery import Celery
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tools" / "py"))
+from celery_testkit.celery_apps import add_basic_tasks, make_app  # noqa: E402
 
-BROKER_URL = os.environ.get("CELERY_BROKER_URL", "redis://localhost:6379/0")
-RESULT_BACKEND = os.environ.get("CELERY_RESULT_BACKEND", BROKER_URL)
-
-app = Celery("ops_app", broker=BROKER_URL, backend=RESULT_BACKEND)
-app.conf.update(
-    task_serializer="json",
-    result_serializer="json",
-    accept_content=["json"],
-    result_accept_content=["json"],
-    broker_connection_retry_on_startup=True,
-)
-
-
-@app.task(name="tasks.add")
-def add(x, y):
-    return x + y
-
-
-@app.task(name="tasks.fail")
-def fail(message):
-    raise ValueError(message)
-
-
-@app.task(name="tasks.sleep")
-def sleep(seconds):
-    return seconds
+app = add_basic_tasks(make_app("ops_app"))

@@ -23,7 +23,7 @@ import pickle
 import random
 import zlib
 
-from harness import EMBED, headers_for, properties_for
+from harness import EMBED, envelope_obj, headers_for, properties_for
 
 QUEUE = "rel-fuzz"
 
@@ -44,15 +44,7 @@ def _b64(raw: bytes) -> str:
 def _env(n, kind, *, task="tasks.add", args=(1, 1), kwargs=None, body=None, content_type="application/json"):
     tid = f"fz-{n}-{kind}"
     tag = f"fzt-{n}"
-    if body is None:
-        body = _b64(json.dumps([list(args), kwargs or {}, EMBED]).encode())
-    return tid, tag, {
-        "body": body,
-        "content-encoding": "utf-8",
-        "content-type": content_type,
-        "headers": headers_for(task, tid, list(args), kwargs),
-        "properties": properties_for(tid, QUEUE, tag),
-    }
+    return tid, tag, envelope_obj(task, list(args), kwargs, tid, QUEUE, tag, body=body, content_type=content_type)
 
 
 def _as_key(text):

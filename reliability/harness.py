@@ -1,5 +1,7 @@
 """Shared machinery of the reliability suite: processes, private redis-servers, kombu
 envelopes written directly to Redis, result and log accounting, the scenario result row.
+Processes, envelopes and result reading come from tools/py/celery_testkit (shared with the
+interop suite and fixtures/capture.py) and are re-exported here for the scenarios.
 
 Nothing here talks to a Redis that it was not given: every scenario either uses the
 suite's Redis (``Context.redis_url``, FLUSHDB'd before each scenario) or starts its own
@@ -7,17 +9,12 @@ private loopback redis-server on a free port.
 """
 from __future__ import annotations
 
-import base64
 import collections
 import dataclasses
-import json
 import os
 import re
-import shlex
 import shutil
-import signal
 import socket
-import subprocess
 import sys
 import time
 import uuid
@@ -27,13 +24,14 @@ import redis
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
-PY = sys.executable
-PYWORKER_DIR = REPO / "interop" / "pyworker"
+sys.path.insert(0, str(REPO / "tools" / "py"))
+# Re-exported for the scenarios (H.Procs, H.envelope, H.wait_results, ...).
+from celery_testkit.envelopes import EMBED, envelope, envelope_obj, headers_for, properties_for  # noqa: E402,F401
+from celery_testkit.procs import PY, Proc, ProcError, Procs, free_port, swift_bin, wait_ready  # noqa: E402,F401
+from celery_testkit.results import FINAL_STATES, fetch_results, wait_results  # noqa: E402,F401
 
-_bin_env = os.environ.get("SWIFT_CELERY_BIN")
-BIN = Path(_bin_env) if _bin_env else REPO / ".build" / "debug"
-if not BIN.is_absolute():
-    BIN = (REPO / BIN).resolve()
+PYWORKER_DIR = REPO / "interop" / "pyworker"
+BIN = swift_bin()
 WORKER_BIN = BIN / "interop-worker"
 CLI_BIN = BIN / "swift-celery"
 REDIS_SERVER = shutil.which("redis-server") or "/usr/bin/redis-server"
@@ -51,134 +49,6 @@ def prune_runs(keep=5):
 
 class ScenarioError(AssertionError):
     """A scenario could not even run to its checks (a worker never became ready, ...)."""
-
-
-# ---------------------------------------------------------------------------
-# processes
-# ---------------------------------------------------------------------------
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Proc:
-    """A subprocess in its own session; stdout+stderr go to a log file (or, with ``stdout``
-    given, e.g. ``subprocess.PIPE``, there; the log file then only has the command line)."""
-
-    def __init__(self, label, argv, log_path, cwd=REPO, env=None, stdin=subprocess.DEVNULL, stdout=None):
-        self.label = label
-        self.argv = [str(a) for a in argv]
-        self.log_path = Path(log_path)
-        self.log_path.parent.mkdir(parents=True, exist_ok=True)
-        self._fh = open(self.log_path, "ab")
-        # The command line is logged with URL passwords masked (scenario 5 greps the logs).
-        shown = re.sub(r"(://[^:@/\s]*:)[^@\s]*@", r"\1<masked-by-harness>@", shlex.join(self.argv))
-        self._fh.write(("$ " + shown + "\n").encode())
-        self._fh.flush()
-        self.popen = subprocess.Popen(
-            self.argv, cwd=str(cwd), env=env if env is not None else dict(os.environ),
-            stdin=stdin, stdout=self._fh if stdout is None else stdout, stderr=subprocess.STDOUT,
-            start_new_session=True)
-        self.pid = self.popen.pid
-        self.started = time.monotonic()
-        self.expected_exit = False   # set when the suite itself stops or kills it
-        self.is_worker = False
-
-    def alive(self) -> bool:
-        return self.popen.poll() is None
-
-    @property
-    def returncode(self):
-        return self.popen.poll()
-
-    def send(self, sig):
-        if self.alive():
-            try:
-                os.kill(self.pid, sig)
-            except ProcessLookupError:
-                pass
-
-    def wait(self, timeout):
-        """Returns the exit code, or None if still running after ``timeout``."""
-        try:
-            return self.popen.wait(timeout)
-        except subprocess.TimeoutExpired:
-            return None
-
-    def kill9(self):
-        self.expected_exit = True
-        self.send(signal.SIGKILL)
-        self.popen.wait(10)
-        self._close()
-
-    def stop(self, timeout=15.0, sig=signal.SIGTERM):
-        """``sig``, wait up to ``timeout``, then SIGKILL the process group regardless.
-        Returns (returncode, exited_in_time)."""
-        in_time = True
-        self.expected_exit = True
-        if self.alive():
-            self.send(sig)
-            if self.wait(timeout) is None:
-                in_time = False
-        try:
-            os.killpg(self.pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
-        self.wait(5)
-        self._close()
-        return self.popen.returncode, in_time
-
-    def _close(self):
-        if not self._fh.closed:
-            self._fh.close()
-
-    def log_text(self) -> str:
-        try:
-            return self.log_path.read_bytes().decode("utf-8", "replace")
-        except FileNotFoundError:
-            return ""
-
-    def log_bytes(self) -> bytes:
-        try:
-            return self.log_path.read_bytes()
-        except FileNotFoundError:
-            return b""
-
-    def tail(self, lines=30) -> str:
-        text = self.log_text().splitlines()[-lines:]
-        return f"--- last {len(text)} lines of {self.log_path} ---\n" + "\n".join(text)
-
-    def fd_count(self) -> int:
-        return len(os.listdir(f"/proc/{self.pid}/fd"))
-
-    def rss_kib(self) -> int:
-        with open(f"/proc/{self.pid}/status") as fh:
-            for line in fh:
-                if line.startswith("VmRSS:"):
-                    return int(line.split()[1])
-        return 0
-
-
-class Procs:
-    """Every process a scenario starts; ``stop_all`` is the safety net."""
-
-    def __init__(self, work: Path):
-        self.work = Path(work)
-        self.items: list[Proc] = []
-
-    def start(self, label, argv, log_name=None, **kwargs) -> Proc:
-        proc = Proc(label, argv, self.work / (log_name or f"{label}.log"), **kwargs)
-        self.items.append(proc)
-        return proc
-
-    def stop_all(self):
-        for proc in reversed(self.items):
-            if proc.alive():
-                proc.stop(timeout=5)
-            else:
-                proc._close()
 
 
 # ---------------------------------------------------------------------------
@@ -261,7 +131,7 @@ class RedisServer:
             pass
         if self.proc.wait(10) is None:
             self.proc.stop(timeout=1)
-        self.proc._close()
+        self.proc.close()
 
     def stop(self):
         if self.proc is not None:
@@ -285,47 +155,6 @@ def redis_client(url: str) -> redis.Redis:
 # Celery messages written directly (kombu's exact envelope, LPUSHed as kombu does)
 # ---------------------------------------------------------------------------
 
-EMBED = {"callbacks": None, "errbacks": None, "chain": None, "chord": None}
-
-
-def _py_repr_args(args):
-    return "(" + ", ".join(repr(a) for a in args) + ("," if len(args) == 1 else "") + ")"
-
-
-def headers_for(task, task_id, args, kwargs=None):
-    return {
-        "lang": "py", "task": task, "id": task_id, "shadow": None, "eta": None, "expires": None,
-        "group": None, "group_index": None, "retries": 0, "timelimit": [None, None],
-        "root_id": task_id, "parent_id": None, "argsrepr": _py_repr_args(args),
-        "kwargsrepr": repr(kwargs or {}), "origin": "gen0@reliability", "ignore_result": False,
-        "replaced_task_nesting": 0, "stamped_headers": None, "stamps": {},
-    }
-
-
-def properties_for(task_id, queue, delivery_tag=None, priority=0):
-    return {
-        "correlation_id": task_id, "reply_to": "00000000-0000-0000-0000-000000000000",
-        "delivery_mode": 2, "delivery_info": {"exchange": "", "routing_key": queue},
-        "priority": priority, "body_encoding": "base64",
-        "delivery_tag": delivery_tag or str(uuid.uuid4()),
-    }
-
-
-def envelope_obj(task, args, kwargs=None, task_id=None, queue="celery", delivery_tag=None):
-    task_id = task_id or str(uuid.uuid4())
-    body = json.dumps([list(args), kwargs or {}, EMBED]).encode()
-    return {
-        "body": base64.b64encode(body).decode("ascii"),
-        "content-encoding": "utf-8", "content-type": "application/json",
-        "headers": headers_for(task, task_id, args, kwargs),
-        "properties": properties_for(task_id, queue, delivery_tag),
-    }
-
-
-def envelope(task, args, kwargs=None, task_id=None, queue="celery", delivery_tag=None) -> bytes:
-    return json.dumps(envelope_obj(task, args, kwargs, task_id, queue, delivery_tag)).encode()
-
-
 def push(client: redis.Redis, queue: str, entries, chunk=2000):
     """LPUSH raw entries in order (the first pushed is the first consumed)."""
     entries = list(entries)
@@ -346,18 +175,6 @@ def make_tasks(n, task="tasks.tag", prefix="t", queue="celery", args_for=None):
     return out
 
 
-def fetch_results(client: redis.Redis, ids, chunk=1000) -> dict:
-    """{task_id: decoded result document} for those that have one."""
-    ids = list(ids)
-    out = {}
-    for start in range(0, len(ids), chunk):
-        part = ids[start:start + chunk]
-        for tid, raw in zip(part, client.mget([f"celery-task-meta-{t}" for t in part])):
-            if raw is not None:
-                out[tid] = json.loads(raw)
-    return out
-
-
 REJECTION_EXCEPTIONS = {("kombu.exceptions", "LimitExceeded"), ("kombu.exceptions", "ContentDisallowed"),
                         ("kombu.exceptions", "DecodeError"), ("celery.exceptions", "InvalidTaskError")}
 
@@ -367,28 +184,6 @@ def is_rejection_failure(meta) -> bool:
     result = meta.get("result")
     return (meta.get("status") == "FAILURE" and isinstance(result, dict)
             and (result.get("exc_module"), result.get("exc_type")) in REJECTION_EXCEPTIONS)
-
-
-def wait_results(client, ids, timeout, watch=(), done_states=("SUCCESS", "FAILURE", "REVOKED"),
-                 poll=0.25, on_tick=None):
-    """Polls until every id has a final result or ``timeout``; returns the results
-    dict (possibly incomplete). Stops early when a watched process died."""
-    ids = list(ids)
-    done = {}
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        pending = [t for t in ids if t not in done]
-        for tid, meta in fetch_results(client, pending).items():
-            if meta.get("status") in done_states:
-                done[tid] = meta
-        if len(done) == len(ids):
-            break
-        if any(not p.alive() for p in watch):
-            break
-        if on_tick:
-            on_tick()
-        time.sleep(poll)
-    return done
 
 
 def wait_results_settled(client, ids, timeout, queues, watch=(), quiet=4.0):
@@ -402,7 +197,7 @@ def wait_results_settled(client, ids, timeout, queues, watch=(), quiet=4.0):
     while time.monotonic() < deadline:
         pending = [t for t in ids if t not in done]
         new = {t: m for t, m in fetch_results(client, pending).items()
-               if m.get("status") in ("SUCCESS", "FAILURE", "REVOKED")}
+               if m.get("status") in FINAL_STATES}
         if new:
             done.update(new)
             last_progress = time.monotonic()
@@ -477,19 +272,6 @@ def swift_worker_argv(broker, backend=None, queue="celery", concurrency=4, name=
         raise ScenarioError(f"Swift worker binary not found: {WORKER_BIN} (build it or set SWIFT_CELERY_BIN)")
     return [str(WORKER_BIN), "worker", "--broker", broker, "--backend", backend or broker,
             "-Q", queue, "-c", str(concurrency), "-n", name, "--loglevel", "INFO", *extra]
-
-
-def wait_ready(proc: Proc, timeout=30.0, pattern=r" ready\.", offset=0):
-    """Waits for the worker's `<name> ready.` line."""
-    rx = re.compile(pattern)
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if rx.search(proc.log_text()[offset:]):
-            return
-        if not proc.alive():
-            raise ScenarioError(f"{proc.label} exited with {proc.returncode} before ready\n{proc.tail()}")
-        time.sleep(0.05)
-    raise ScenarioError(f"{proc.label} not ready within {timeout}s\n{proc.tail()}")
 
 
 def start_swift_worker(procs: Procs, label, broker, backend=None, queue="celery", concurrency=4,

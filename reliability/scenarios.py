@@ -1047,7 +1047,7 @@ def run_scenario(name, fn, size, redis_url, work: Path) -> ScenarioResult:
     suite_error = False
     try:
         fn(ctx, procs, r)
-    except ScenarioError as exc:
+    except (ScenarioError, H.ProcError) as exc:   # ProcError: a process never got ready, ...
         r.failures.append(f"could not run: {exc}")
         suite_error = True
     except Exception as exc:  # a bug in the suite itself: show it, never hide it

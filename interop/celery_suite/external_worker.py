@@ -17,12 +17,16 @@ import json
 import logging
 import os
 import signal
-import subprocess
+import sys
 import time
+from pathlib import Path
 
 import pytest
 
 from celery.contrib.testing.manager import Manager
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / 'tools' / 'py'))
+from celery_testkit.procs import Proc, ProcError  # noqa: E402
 
 __all__ = ('celery_session_worker', 'manager', 'interop_external_worker_started')
 
@@ -44,7 +48,8 @@ def _write_json(path, data):
 
 
 class ExternalWorker:
-    """A worker command started in its own session (process group)."""
+    """A worker command started in its own session (process group), its output appended
+    to INTEROP_WORKER_LOG."""
 
     def __init__(self):
         # `{nodename}` becomes this pytest process's anon_nodename(): the node name Celery's
@@ -66,34 +71,21 @@ class ExternalWorker:
     def start(self):
         env = {k: v for k, v in os.environ.items()
                if not k.startswith(('PYTEST_', 'INTEROP_'))}
-        log = open(self.log_path, 'ab')
-        log.write(f'=== starting {self.argv!r} at {time.ctime()}\n'.encode())
-        log.flush()
         self.t0 = time.monotonic()
         try:
-            self.proc = subprocess.Popen(
-                self.argv, cwd=self.cwd, env=env, stdin=subprocess.DEVNULL,
-                stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-            )
-        except OSError as exc:
-            self.info['start_error'] = repr(exc)
+            self.proc = Proc('external-worker', self.argv, self.log_path, cwd=self.cwd or os.getcwd(),
+                             env=env)
+        except ProcError as exc:
+            cause = exc.__cause__ or exc
+            self.info['start_error'] = repr(cause)
             self._save()
-            raise RuntimeError(f'could not start worker {self.argv!r}: {exc!r}') from exc
-        finally:
-            log.close()
+            raise RuntimeError(f'could not start worker {self.argv!r}: {cause!r}') from exc
+        self.proc.close()  # the worker has the log open; nothing more is written from here
         self.info['pid'] = self.proc.pid
         if self.pid_path:
             with open(self.pid_path, 'w') as fh:
                 json.dump({'pid': self.proc.pid, 'argv': self.argv}, fh)
         self._save()
-
-    def log_tail(self, n=25):
-        try:
-            with open(self.log_path, 'rb') as fh:
-                lines = fh.read().decode('utf-8', 'replace').splitlines()
-        except OSError:
-            return ''
-        return '\n'.join(lines[-n:])
 
     def wait_ready(self, app):
         """Send add(20, 22) and wait until a result is stored for it."""
@@ -102,12 +94,12 @@ class ExternalWorker:
         res = app.send_task(PROBE_TASK, args=(20, 22))
         try:
             while True:
-                if self.proc.poll() is not None:
+                if not self.proc.alive():
                     self.info['exit_code_before_ready'] = self.proc.returncode
                     self._save()
                     raise RuntimeError(
                         f'worker exited with code {self.proc.returncode} before answering '
-                        f'{PROBE_TASK}(20, 22); log tail:\n{self.log_tail()}')
+                        f'{PROBE_TASK}(20, 22)\n{self.proc.tail(25)}')
                 try:
                     value = res.get(timeout=min(1.0, max(0.05, deadline - time.monotonic())),
                                     propagate=False)
@@ -122,7 +114,7 @@ class ExternalWorker:
                 if time.monotonic() > deadline:
                     raise RuntimeError(
                         f'worker did not answer {PROBE_TASK}(20, 22) within '
-                        f'{self.startup_timeout:.0f}s; log tail:\n{self.log_tail()}')
+                        f'{self.startup_timeout:.0f}s\n{self.proc.tail(25)}')
         finally:
             try:
                 res.forget()
@@ -136,38 +128,29 @@ class ExternalWorker:
         if self.proc is None:
             return
         info = self.info
-        if self.proc.poll() is not None:
+        if not self.proc.alive():
             info['exited_before_stop'] = True
             info['exit_code'] = self.proc.returncode
         else:
             t = time.monotonic()
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                info['exit_code'] = self.proc.wait(self.stop_timeout)
-                info['stopped_by_sigterm'] = True
-            except subprocess.TimeoutExpired:
-                info['stopped_by_sigterm'] = False
-                self._killpg(signal.SIGKILL)
-                info['exit_code'] = self.proc.wait(10)
+            self.proc.send(signal.SIGTERM)
+            code = self.proc.wait(self.stop_timeout)
+            info['stopped_by_sigterm'] = code is not None
+            if code is None:
+                self.proc.kill_group()
+                code = self.proc.wait(10)
                 info['killed'] = True
+            info['exit_code'] = code
             info['stop_took_s'] = round(time.monotonic() - t, 3)
         # Leftover members of the worker's own process group (pool children).
-        if self._killpg(0):
+        if self.proc.kill_group():
             info['group_leftovers_killed'] = True
-            self._killpg(signal.SIGKILL)
         if self.pid_path:
             try:
                 os.unlink(self.pid_path)
             except OSError:
                 pass
         self._save()
-
-    def _killpg(self, sig):
-        try:
-            os.killpg(self.proc.pid, sig)
-            return True
-        except (ProcessLookupError, PermissionError):
-            return False
 
 
 @pytest.fixture(scope='session')

@@ -21,54 +21,22 @@ import binascii
 import json
 import logging
 import os
+import sys
 import time
+from pathlib import Path
 
-from celery import Celery
 from kombu.transport import redis as kombu_redis
 from kombu.utils.encoding import bytes_to_str
 
-BROKER_URL = os.environ.get("CELERY_BROKER_URL", "redis://localhost:6379/0")
-RESULT_BACKEND = os.environ.get("CELERY_RESULT_BACKEND", "redis://localhost:6379/0")
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "tools" / "py"))
+from celery_testkit.celery_apps import add_basic_tasks, make_app  # noqa: E402
+
 STANDIN_TAG = os.environ.get("STANDIN_TAG", "swift")
 
-app = Celery("all_tasks", broker=BROKER_URL, backend=RESULT_BACKEND)
-app.conf.update(
-    task_serializer="json",
-    result_serializer="json",
-    accept_content=["json"],
-    result_accept_content=["json"],
-    broker_connection_retry_on_startup=True,
-)
+# tasks.add/fail/echo/tag/sleep (tools/py/celery_testkit/celery_apps.py)
+app = add_basic_tasks(make_app("all_tasks"), tag=STANDIN_TAG)
 
 logger = logging.getLogger("interop.standin")
-
-
-# --- tasks.* ---------------------------------------------------------------
-
-@app.task(name="tasks.add")
-def add(x, y):
-    return x + y
-
-
-@app.task(name="tasks.fail")
-def fail(message):
-    raise ValueError(message)
-
-
-@app.task(name="tasks.echo")
-def echo(value):
-    return value
-
-
-@app.task(name="tasks.tag")
-def tag(i):
-    return [i, STANDIN_TAG]
-
-
-@app.task(name="tasks.sleep")
-def sleep(seconds):
-    time.sleep(seconds)
-    return seconds
 
 
 # --- the three web apps' slow_task ----------------------------------------

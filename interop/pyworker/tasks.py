@@ -2,49 +2,17 @@
 
 Run from this directory:
     celery -A tasks worker -P solo -c 1 -Q pyq --loglevel INFO
+
+tasks.add/fail/echo/tag/sleep come from tools/py/celery_testkit/celery_apps.py (``tag``
+returns ``[i, "python"]``); the tasks below are this worker's own.
 """
-import os
-import time
+import sys
+from pathlib import Path
 
-from celery import Celery
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "tools" / "py"))
+from celery_testkit.celery_apps import add_basic_tasks, make_app  # noqa: E402
 
-BROKER_URL = os.environ.get("CELERY_BROKER_URL", "redis://localhost:6379/0")
-RESULT_BACKEND = os.environ.get("CELERY_RESULT_BACKEND", "redis://localhost:6379/0")
-
-app = Celery("tasks", broker=BROKER_URL, backend=RESULT_BACKEND)
-app.conf.update(
-    task_serializer="json",
-    result_serializer="json",
-    accept_content=["json"],
-    result_accept_content=["json"],
-    broker_connection_retry_on_startup=True,
-)
-
-
-@app.task(name="tasks.add")
-def add(x, y):
-    return x + y
-
-
-@app.task(name="tasks.fail")
-def fail(message):
-    raise ValueError(message)
-
-
-@app.task(name="tasks.echo")
-def echo(value):
-    return value
-
-
-@app.task(name="tasks.tag")
-def tag(i):
-    return [i, "python"]
-
-
-@app.task(name="tasks.sleep")
-def sleep(seconds):
-    time.sleep(seconds)
-    return seconds
+app = add_basic_tasks(make_app("tasks"), tag="python")
 
 
 @app.task(name="tasks.tsum")

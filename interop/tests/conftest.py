@@ -16,11 +16,8 @@ Environment:
                        per run under runs/, `latest` links to the newest.
 """
 import os
-import re
 import shlex
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import time
@@ -28,21 +25,20 @@ from pathlib import Path
 
 import pytest
 import redis
-from celery import Celery
 from celery.exceptions import TimeoutError as CeleryTimeout
 
 INTEROP = Path(__file__).resolve().parents[1]
 REPO = INTEROP.parent
+sys.path.insert(0, str(REPO / "tools" / "py"))
+from celery_testkit import results  # noqa: E402
+from celery_testkit.celery_apps import add_basic_tasks, make_app  # noqa: E402
+from celery_testkit.procs import PY, Procs, free_port, swift_bin, wait_for_port, wait_ready  # noqa: E402
+
 WORK_ROOT = Path(os.environ.get("INTEROP_WORK_DIR") or INTEROP / ".work")
 # One log directory per run (concurrent runs must not share log files);
 # <WORK_ROOT>/latest points at the newest, only the last 5 runs are kept.
 WORK = WORK_ROOT / "runs" / f"{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}"
-PY = sys.executable
-
-_bin_env = os.environ.get("SWIFT_CELERY_BIN")
-BIN = Path(_bin_env) if _bin_env else REPO / ".build" / "debug"
-if not BIN.is_absolute():
-    BIN = (REPO / BIN).resolve()
+BIN = swift_bin()
 
 STANDIN_WORKER_CMD = (
     "{python} -m celery --workdir {interop}/pyworker -A all_tasks worker "
@@ -55,112 +51,10 @@ WORKER_READY_TIMEOUT = 30.0
 WORKER_STOP_TIMEOUT = 15.0
 
 
-# ---------------------------------------------------------------------------
-# process helpers
-# ---------------------------------------------------------------------------
-
-def free_port():
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_for_port(port, proc, timeout=30.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        proc.check_alive()
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                return
-        except OSError:
-            time.sleep(0.1)
-    pytest.fail(f"{proc.label}: port {port} not open after {timeout}s\n{proc.tail()}")
-
-
-class Proc:
-    """A subprocess in its own session, stdout+stderr appended to a log file."""
-
-    def __init__(self, label, argv, cwd, env, log_path):
-        self.label = label
-        self.argv = [str(a) for a in argv]
-        self.log_path = Path(log_path)
-        self.log_path.parent.mkdir(parents=True, exist_ok=True)
-        self._fh = open(self.log_path, "wb")
-        self._fh.write(("$ " + shlex.join(self.argv) + "\n").encode())
-        self._fh.flush()
-        try:
-            self.popen = subprocess.Popen(
-                self.argv, cwd=str(cwd), env=env, stdin=subprocess.DEVNULL,
-                stdout=self._fh, stderr=subprocess.STDOUT, start_new_session=True)
-        except OSError as exc:
-            self._fh.close()
-            pytest.fail(f"{label}: cannot start {self.argv[0]}: {exc}")
-        self.pid = self.popen.pid
-
-    def alive(self):
-        return self.popen.poll() is None
-
-    def check_alive(self):
-        if not self.alive():
-            pytest.fail(f"{self.label} exited early with code {self.popen.returncode}\n"
-                        f"{self.tail()}")
-
-    def log_text(self):
-        try:
-            return self.log_path.read_bytes().decode("utf-8", "replace")
-        except FileNotFoundError:
-            return ""
-
-    def tail(self, lines=60):
-        text = self.log_text().splitlines()[-lines:]
-        return f"--- last {len(text)} lines of {self.log_path} ---\n" + "\n".join(text)
-
-    def stop(self, timeout=WORKER_STOP_TIMEOUT, sig=signal.SIGTERM):
-        """Send ``sig``; wait up to ``timeout``; SIGKILL the whole process group
-        afterwards regardless.  Returns (returncode, exited_in_time)."""
-        in_time = True
-        if self.popen.poll() is None:
-            try:
-                self.popen.send_signal(sig)
-            except ProcessLookupError:
-                pass
-            try:
-                self.popen.wait(timeout)
-            except subprocess.TimeoutExpired:
-                in_time = False
-        self._kill_group()
-        try:
-            self.popen.wait(5)
-        except subprocess.TimeoutExpired:
-            pass
-        if not self._fh.closed:
-            self._fh.close()
-        return self.popen.returncode, in_time
-
-    def _kill_group(self):
-        try:
-            os.killpg(self.pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
-
-
-class ProcRegistry:
-    def __init__(self):
-        self.procs = []
-
-    def start(self, *args, **kwargs):
-        proc = Proc(*args, **kwargs)
-        self.procs.append(proc)
-        return proc
-
-    def stop_all(self):
-        for proc in reversed(self.procs):
-            proc.stop(timeout=5)
-
-
 @pytest.fixture(scope="session")
 def procs():
-    """Safety net: every subprocess started by the suite dies at session end."""
+    """Safety net: every subprocess started by the suite dies at session end.  Logs go to
+    WORK/<label>.log, truncated when a process of the same label starts again."""
     WORK.mkdir(parents=True, exist_ok=True)
     latest = WORK_ROOT / "latest"
     try:
@@ -171,7 +65,7 @@ def procs():
         pass
     for old in sorted((WORK_ROOT / "runs").iterdir())[:-5]:
         shutil.rmtree(old, ignore_errors=True)
-    registry = ProcRegistry()
+    registry = Procs(WORK, append=False, tail_lines=60)
     yield registry
     registry.stop_all()
 
@@ -233,34 +127,8 @@ def subprocess_env(redis_url):
 
 @pytest.fixture(scope="session")
 def celery_client(redis_url):
-    app = Celery("interop_client", broker=redis_url, backend=redis_url)
-    app.conf.update(
-        task_serializer="json", result_serializer="json",
-        accept_content=["json"], result_accept_content=["json"],
-        broker_connection_retry_on_startup=True,
-    )
-
     # Client-side signatures only; the bodies never run here.
-    @app.task(name="tasks.add")
-    def add(x, y):
-        return x + y
-
-    @app.task(name="tasks.fail")
-    def fail(message):
-        raise ValueError(message)
-
-    @app.task(name="tasks.echo")
-    def echo(value):
-        return value
-
-    @app.task(name="tasks.tag")
-    def tag(i):
-        return [i, "client"]
-
-    @app.task(name="tasks.sleep")
-    def sleep(seconds):
-        return seconds
-
+    app = add_basic_tasks(make_app("interop_client", broker=redis_url, backend=redis_url), tag="client")
     yield app
     app.close()
 
@@ -272,28 +140,15 @@ def wait_results(app, async_results, timeout, watch=()):
     as one of the ``watch`` processes (Proc) has exited."""
     backend = app.backend
     ids = [r.id for r in async_results]
-    done = {}
-    deadline = time.monotonic() + timeout
-    while True:
-        pending = [i for i in ids if i not in done]
-        for start in range(0, len(pending), 500):
-            chunk = pending[start:start + 500]
-            raw = backend.client.mget([backend.get_key_for_task(i) for i in chunk])
-            for task_id, value in zip(chunk, raw):
-                if value is None:
-                    continue
-                meta = backend.decode_result(value)
-                if meta.get("status") in ("SUCCESS", "FAILURE", "REVOKED"):
-                    done[task_id] = meta
-        if len(done) == len(ids):
-            return done
-        for proc in watch:
-            if not proc.alive():
-                pytest.fail(f"{proc.label} exited (code {proc.popen.returncode}) with "
-                            f"{len(done)}/{len(ids)} results in\n{proc.tail()}")
-        if time.monotonic() > deadline:
-            pytest.fail(f"only {len(done)}/{len(ids)} results arrived within {timeout}s")
-        time.sleep(0.2)
+    done = results.wait_results(backend.client, ids, timeout, watch, poll=0.2,
+                                key=backend.get_key_for_task, decode=backend.decode_result)
+    if len(done) == len(ids):
+        return done
+    for proc in watch:
+        if not proc.alive():
+            pytest.fail(f"{proc.label} exited (code {proc.popen.returncode}) with "
+                        f"{len(done)}/{len(ids)} results in\n{proc.tail()}")
+    pytest.fail(f"only {len(done)}/{len(ids)} results arrived within {timeout}s")
 
 
 def wait_for_task(app, proc, name, args, queue, timeout=WORKER_READY_TIMEOUT):
@@ -448,13 +303,7 @@ def python_worker(procs, subprocess_env):
                 "--without-heartbeat", "-n", f"py-{queue}@%h", "--loglevel", "INFO"]
         proc = procs.start(f"py-worker-{queue}", argv, cwd=INTEROP / "pyworker",
                            env=subprocess_env, log_path=WORK / f"py-worker-{queue}.log")
-        deadline = time.monotonic() + WORKER_READY_TIMEOUT
-        while not re.search(r"@\S+ ready\.", proc.log_text()):
-            proc.check_alive()
-            if time.monotonic() > deadline:
-                pytest.fail(f"Python worker on {queue!r} not ready within "
-                            f"{WORKER_READY_TIMEOUT}s\n{proc.tail()}")
-            time.sleep(0.1)
+        wait_ready(proc, timeout=WORKER_READY_TIMEOUT, pattern=r"@\S+ ready\.")
         started[queue] = proc
         return proc
 

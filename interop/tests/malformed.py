@@ -9,53 +9,17 @@ import json
 import pickle
 import uuid
 
-GOOD_HEADERS = {
-    "lang": "py",
-    "task": "tasks.add",
-    "shadow": None,
-    "eta": None,
-    "expires": None,
-    "group": None,
-    "group_index": None,
-    "retries": 0,
-    "timelimit": [None, None],
-    "parent_id": None,
-    "argsrepr": "(1, 1)",
-    "kwargsrepr": "{}",
-    "origin": "interop-tests",
-    "ignore_result": False,
-}
-EMBED = {"callbacks": None, "errbacks": None, "chain": None, "chord": None}
+from celery_testkit.envelopes import EMBED, envelope_obj
 
 
 def _b64(raw: bytes) -> str:
     return base64.b64encode(raw).decode("ascii")
 
 
-def _envelope(task_id, *, body=None, headers=None, properties=None,
-              content_type="application/json", queue="celery"):
+def _envelope(task_id, *, body=None, content_type="application/json"):
     """A well-formed envelope (tasks.add(1, 1)) unless overridden."""
-    if headers is None:
-        headers = dict(GOOD_HEADERS, id=task_id, root_id=task_id)
-    if properties is None:
-        properties = {
-            "correlation_id": task_id,
-            "reply_to": str(uuid.uuid4()),
-            "delivery_mode": 2,
-            "delivery_info": {"exchange": "", "routing_key": queue},
-            "priority": 0,
-            "body_encoding": "base64",
-            "delivery_tag": str(uuid.uuid4()),
-        }
-    if body is None:
-        body = _b64(json.dumps([[1, 1], {}, EMBED]).encode())
-    return {
-        "body": body,
-        "content-encoding": "utf-8",
-        "content-type": content_type,
-        "headers": headers,
-        "properties": properties,
-    }
+    return envelope_obj("tasks.add", [1, 1], task_id=task_id, body=body, content_type=content_type,
+                        origin="interop-tests")
 
 
 def _dump(obj) -> bytes:
@@ -90,14 +54,15 @@ def _body_wrong_shape(n, tid):
 
 
 def _headers_missing_task_or_id(n, tid):
-    headers = dict(GOOD_HEADERS, id=tid, root_id=tid)
+    env = _envelope(tid)
+    headers = env["headers"]
     if n % 3 == 0:
         del headers["task"]
     elif n % 3 == 1:
         del headers["id"]
     else:
         del headers["task"], headers["id"]
-    return _dump(_envelope(tid, headers=headers))
+    return _dump(env)
 
 
 def _pickle_content_type(n, tid):

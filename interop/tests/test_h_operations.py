@@ -26,8 +26,8 @@ import redis
 from celery import Celery
 from celery.exceptions import TaskRevokedError
 
-from conftest import INTEROP, PY, REPO, WORK, WORKER_STOP_TIMEOUT, Worker, free_port, wait_for_port, \
-    wait_for_task, worker_argv
+from celery_testkit.procs import free_port, wait_for_port
+from conftest import INTEROP, PY, REPO, WORK, WORKER_STOP_TIMEOUT, Worker, wait_for_task, worker_argv
 
 HOST = socket.gethostname()
 SESSION_NODE = f"swift@{HOST}"

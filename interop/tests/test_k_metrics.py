@@ -4,7 +4,7 @@
 import httpx
 import pytest
 
-from conftest import free_port
+from celery_testkit.procs import free_port
 
 
 def scrape(port):

@@ -11,7 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from conftest import free_port, wait_for_port
+from celery_testkit.procs import free_port, wait_for_port
 
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLES_BIN = Path(os.environ.get("EXAMPLES_BIN", REPO / "Examples" / ".build" / "debug"))
