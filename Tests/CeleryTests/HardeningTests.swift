@@ -1,5 +1,6 @@
 @testable import Celery
 import CeleryRedis
+import Logging
 import Testing
 
 @Suite("Redis errors a worker must tell apart")
@@ -67,5 +68,36 @@ struct LimitSettingsTests {
         #expect(both.resultBackendURL == "redis://r:3/4")
         let (flags, _) = try CeleryConfiguration.load(file: nil, broker: "redis://h:1/2", backend: "redis://b:5/6", environment: environment)
         #expect(flags.resultBackendURL == "redis://b:5/6")
+    }
+}
+
+@Suite("Transports chosen by URL scheme")
+struct TransportSchemeTests {
+    @Test("redis and unix URLs are Redis; Celery's other transports are refused by name, passwords hidden")
+    func schemes() throws {
+        for url in ["redis://h:1/0", "unix:///tmp/r.sock", "redis+socket:///tmp/r.sock", "REDIS://h"] {
+            #expect(try TransportScheme(url: url, role: .broker) == .redis)
+        }
+        let amqp = try #require(throws: CeleryError.self) {
+            try TransportScheme(url: "amqp://guest:s3cret@rabbit:5672//", role: .broker)
+        }
+        #expect(amqp.code == .invalidConfiguration)
+        #expect(amqp.message.contains("broker_url") && amqp.message.contains("RabbitMQ (amqp://)"))
+        #expect(!amqp.message.contains("s3cret"))
+        let rpc = try #require(throws: CeleryError.self) { try TransportScheme(url: "rpc://", role: .resultBackend) }
+        #expect(rpc.message.contains("result_backend") && rpc.message.contains("rpc://"))
+        #expect(throws: CeleryError.self) { try TransportScheme(url: "rediss://h:6380/0", role: .broker) }
+        #expect(throws: CeleryError.self) { try TransportScheme(url: "sentinel://h:26379", role: .broker) }
+        #expect(throws: CeleryError.self) { try TransportScheme(url: "localhost:6379", role: .broker) }
+    }
+
+    @Test("a worker refuses an unknown scheme at once, naming it")
+    func workerRefuses() throws {
+        let error = try #require(throws: CeleryError.self) {
+            try CeleryWorker(
+                configuration: CeleryConfiguration(brokerURL: "amqp://guest@localhost//", resultBackendURL: "redis://h:1/0"),
+                registry: TaskRegistry(), logger: .init(label: "test"))
+        }
+        #expect(error.message.contains("amqp"))
     }
 }

@@ -39,6 +39,8 @@ public final class CeleryClient: Sendable {
         self.configuration = configuration
         self.logger = logger
         self.builder = TaskMessageBuilder(defaultQueue: configuration.defaultQueue, routes: configuration.taskRoutes)
+        _ = try TransportScheme(url: configuration.brokerURL, role: .broker)
+        _ = try TransportScheme(url: configuration.resultBackendURL, role: .resultBackend)
         let eventLoop = RedisEventLoop()
         do {
             broker = try RedisBroker(url: configuration.brokerURL, eventLoop: eventLoop)

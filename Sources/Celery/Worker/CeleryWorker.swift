@@ -76,6 +76,9 @@ public final class CeleryWorker: Service, Sendable {
         logger[metadataKey: LoggingKeys.hostname] = "\(workerConfiguration.hostname)"
         self.logger = logger
         taskExecutor = workerConfiguration.pool == .solo ? eventLoop : globalConcurrentExecutor
+        // One transport today; the scheme is checked first so another one is named, not misparsed.
+        _ = try TransportScheme(url: configuration.brokerURL, role: .broker)
+        _ = try TransportScheme(url: configuration.resultBackendURL, role: .resultBackend)
         do {
             broker = try RedisBroker(url: configuration.brokerURL, eventLoop: eventLoop)
             backend = try RedisResultBackend(url: configuration.resultBackendURL, expires: configuration.resultExpires, eventLoop: eventLoop)
