@@ -15,6 +15,14 @@ extension Duration {
         return .nanoseconds(max(1, Int64((seconds * 1e9).rounded())))
     }
 
+    /// A time limit given in seconds by a message header (`timelimit`), a signature's options,
+    /// a setting or the `time_limit` control command: `nil` when none is given; zero for zero,
+    /// negative and non-finite numbers, which the worker reads as no limit but which still
+    /// override the task's and the worker's limits.
+    static func timeLimit(seconds: Double?) -> Duration? {
+        seconds.map { fromSeconds($0) ?? .zero }
+    }
+
     /// The duration in seconds, as `TimeInterval` and as Celery writes seconds on the wire.
     ///
     /// A whole number of nanoseconds below about 104 days is divided once, so the result is
