@@ -158,11 +158,11 @@ public struct CelerySettings: Sendable {
         if let flag = try bool("task_acks_late") { worker.acksLate = flag }
         if let limit = values["task_time_limit"], !limit.isNull {
             guard let seconds = limit.doubleValue else { throw mismatch("task_time_limit", "a number of seconds") }
-            worker.timeLimit = seconds
+            worker.timeLimit = .timeLimit(seconds: seconds)
         }
         if let limit = values["task_soft_time_limit"], !limit.isNull {
             guard let seconds = limit.doubleValue else { throw mismatch("task_soft_time_limit", "a number of seconds") }
-            worker.softTimeLimit = seconds
+            worker.softTimeLimit = .timeLimit(seconds: seconds)
         }
         if let flag = try bool("worker_send_task_events") { worker.sendTaskEvents = flag }
         if let retries = values["broker_connection_max_retries"] {

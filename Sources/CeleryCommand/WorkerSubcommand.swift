@@ -152,8 +152,9 @@ struct WorkerSubcommand: AsyncParsableCommand {
         workerConfiguration.stateDatabasePath = statedb
         if taskEvents { workerConfiguration.sendTaskEvents = true }
         workerConfiguration.sendHeartbeats = !withoutHeartbeat
-        if let timeLimit { workerConfiguration.timeLimit = timeLimit }
-        if let softTimeLimit { workerConfiguration.softTimeLimit = softTimeLimit }
+        // Seconds on the command line, as `celery worker` takes them; durations in the library.
+        if let timeLimit { workerConfiguration.timeLimit = .fromSeconds(timeLimit) }
+        if let softTimeLimit { workerConfiguration.softTimeLimit = .fromSeconds(softTimeLimit) }
         workerConfiguration.visibilityRestoreInterval = .milliseconds(Int(restoreInterval * 1000))
         return workerConfiguration
     }

@@ -168,7 +168,7 @@ extension CelerySuiteTasks {
             ["time_limit": request.timeLimit.map(Self.number) ?? nil, "soft_time_limit": request.softTimeLimit.map(Self.number) ?? nil]
         }
         registry.register(
-            "\(module).task_with_declared_time_limits", options: TaskDefinitionOptions(timeLimit: 60, softTimeLimit: 45)
+            "\(module).task_with_declared_time_limits", options: TaskDefinitionOptions(timeLimit: .seconds(60), softTimeLimit: .seconds(45))
         ) { request in
             ["time_limit": request.timeLimit.map(Self.number) ?? nil, "soft_time_limit": request.softTimeLimit.map(Self.number) ?? nil]
         }
@@ -193,15 +193,21 @@ extension CelerySuiteTasks {
         // class ClassBasedAutoRetryTask: autoretry_for=(ValueError,), max_retries=1, retry_backoff=True
         registry.register(
             "auto_retry_class_task",
-            options: TaskDefinitionOptions(maxRetries: 1, autoretryFor: ["ValueError"], retryBackoff: 1)
+            options: TaskDefinitionOptions(maxRetries: 1, autoretryFor: ["ValueError"], retryBackoff: .seconds(1))
         ) { request in
             if request.retries > 0 { return .integer(Int64(request.retries)) }
             throw PythonException("ValueError")
         }
     }
 
-    /// A number as Python would have it: `30`, not `30.0`, for whole seconds.
-    static func number(_ value: Double) -> JSONValue {
-        value == value.rounded() ? .integer(Int64(value)) : .double(value)
+    /// A duration in seconds as Python would have it: `30`, not `30.0`, for whole seconds;
+    /// a limit sent as `0.3` comes back as `0.3` (whole nanoseconds are divided once).
+    static func number(_ duration: Duration) -> JSONValue {
+        let (seconds, attoseconds) = duration.components
+        if attoseconds == 0 { return .integer(seconds) }
+        if attoseconds % 1_000_000_000 == 0, seconds.magnitude < 9_000_000 {
+            return .double(Double(seconds * 1_000_000_000 + attoseconds / 1_000_000_000) / 1e9)
+        }
+        return .double(Double(seconds) + Double(attoseconds) / 1e18)
     }
 }

@@ -40,7 +40,7 @@ enum SemanticsTasks {
         // autoretry_for=(ValueError,), retry_backoff: fails the first two runs.
         registry.register(
             "semantics.autoretry",
-            options: TaskDefinitionOptions(maxRetries: 5, autoretryFor: ["ValueError"], retryBackoff: 0.1, retryJitter: false)
+            options: TaskDefinitionOptions(maxRetries: 5, autoretryFor: ["ValueError"], retryBackoff: .milliseconds(100), retryJitter: false)
         ) { request in
             if request.retries < 2 { throw PythonException.valueError("flaky \(request.retries)") }
             return .integer(Int64(request.retries))

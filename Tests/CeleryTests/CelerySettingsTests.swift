@@ -36,7 +36,8 @@ struct CelerySettingsTests {
         #expect(configuration.routedQueue(forTask: "reports.monthly") == "slow")
         #expect(configuration.routedQueue(forTask: "tasks.add") == "fast")
         #expect(configuration.routedQueue(forTask: "tasks.mul") == nil)
-        #expect(worker.prefetchMultiplier == 1 && worker.acksLate && worker.queues == ["a", "b"] && worker.timeLimit == 1800.5)
+        #expect(worker.prefetchMultiplier == 1 && worker.acksLate && worker.queues == ["a", "b"])
+        #expect(worker.timeLimit == .milliseconds(1_800_500) && worker.softTimeLimit == nil)
         #expect(worker.pool == .solo)
         #expect(WorkerConfiguration.pool(named: "prefork") == .threads && WorkerConfiguration.pool(named: "gevent") == .solo)
         #expect(throws: CeleryError.self) { try CelerySettings(["worker_pool": "forkserver"]).apply(to: &worker) }

@@ -194,14 +194,6 @@ public final class CeleryClient: Sendable {
     }
 }
 
-extension Duration {
-    /// The duration in seconds, as `TimeInterval`.
-    var timeInterval: Double {
-        let (seconds, attoseconds) = components
-        return Double(seconds) + Double(attoseconds) / 1e18
-    }
-}
-
 extension CeleryClient: Service {
     /// Runs in a `ServiceGroup` beside an HTTP server or a ``CeleryWorker``: waits for the
     /// group's graceful shutdown, then closes the client's connections. List it before the

@@ -32,7 +32,8 @@ struct TaskMessageBuilder: Sendable {
         var headers = TaskHeaders(
             task: name, id: id, shadow: options.shadow, eta: eta.map { CeleryTime.isoformat($0) },
             expires: expires.map { CeleryTime.isoformat($0) }, group: options.groupID, groupIndex: options.groupIndex,
-            timeLimit: (options.timeLimit, options.softTimeLimit), rootID: options.rootID, parentID: options.parentID,
+            timeLimit: (options.timeLimit?.timeInterval, options.softTimeLimit?.timeInterval),
+            rootID: options.rootID, parentID: options.parentID,
             argsrepr: PythonRepr.tupleRepr(args), kwargsrepr: PythonRepr.dictRepr(kwargs), origin: origin,
             ignoreResult: options.ignoreResult)
         for (key, value) in options.headers { headers.object[key] = value }
@@ -90,8 +91,8 @@ extension TaskOptions {
         if case .array(let steps)? = options["chain"] { chain = steps.compactMap(Signature.init(json:)) }
         replyTo = options["reply_to"]?.stringValue
         shadow = options["shadow"]?.stringValue
-        timeLimit = options["time_limit"]?.doubleValue
-        softTimeLimit = options["soft_time_limit"]?.doubleValue
+        timeLimit = .timeLimit(seconds: options["time_limit"]?.doubleValue)
+        softTimeLimit = .timeLimit(seconds: options["soft_time_limit"]?.doubleValue)
         ignoreResult = options["ignore_result"]?.boolValue ?? false
         if case .object(let headers)? = options["headers"] { self.headers = headers }
         if let nesting = options["replaced_task_nesting"], !nesting.isNull { headers["replaced_task_nesting"] = nesting }

@@ -31,10 +31,11 @@ public struct TaskOptions: Sendable {
     public var headers: JSONObject
     /// Ask the worker not to store a result.
     public var ignoreResult: Bool
-    /// Hard time limit in seconds (`time_limit`).
-    public var timeLimit: Double?
-    /// Soft time limit in seconds (`soft_time_limit`).
-    public var softTimeLimit: Double?
+    /// Hard time limit (`time_limit`), sent in seconds as the first of the `timelimit` header's
+    /// pair: whole seconds as an integer (`5`), others as a float (`1.5`), as Python sends them.
+    public var timeLimit: Duration?
+    /// Soft time limit (`soft_time_limit`), sent in seconds as the second of the pair.
+    public var softTimeLimit: Duration?
     /// Display name for logs and monitors (`shadow`).
     public var shadow: String?
     /// The parent task, when publishing from inside a task.
@@ -60,7 +61,7 @@ public struct TaskOptions: Sendable {
     public init(
         taskID: String? = nil, queue: String? = nil, countdown: Duration? = nil, eta: Date? = nil,
         expiresIn: Duration? = nil, expires: Date? = nil, priority: Int = 0, headers: JSONObject = JSONObject(),
-        ignoreResult: Bool = false, timeLimit: Double? = nil, softTimeLimit: Double? = nil, shadow: String? = nil,
+        ignoreResult: Bool = false, timeLimit: Duration? = nil, softTimeLimit: Duration? = nil, shadow: String? = nil,
         parentID: String? = nil, rootID: String? = nil
     ) {
         self.taskID = taskID

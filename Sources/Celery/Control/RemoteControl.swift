@@ -201,7 +201,9 @@ extension CeleryWorker {
             return ok("new rate limit set successfully")
         case "time_limit":
             guard let task = arguments["task_name"]?.stringValue, registry[task] != nil else { return error("unknown task") }
-            state.setTimeLimits(task, hard: arguments["hard"]?.doubleValue, soft: arguments["soft"]?.doubleValue)
+            state.setTimeLimits(
+                task, hard: .timeLimit(seconds: arguments["hard"]?.doubleValue),
+                soft: .timeLimit(seconds: arguments["soft"]?.doubleValue))
             return ok("time limits set successfully")
         case "enable_events":
             if state.eventsEnabled { return ok("task events already enabled") }
@@ -299,7 +301,8 @@ extension CeleryWorker {
         let pid = JSONValue.integer(Int64(ProcessInfo.processInfo.processIdentifier))
         let totals = JSONObject(state.totals.sorted { $0.key < $1.key }.map { ($0.key, JSONValue.integer(Int64($0.value))) })
         let timeouts: [JSONValue] = [
-            workerConfiguration.softTimeLimit.map(JSONValue.double) ?? 0, workerConfiguration.timeLimit.map(JSONValue.double) ?? 0,
+            workerConfiguration.softTimeLimit.map { .double($0.timeInterval) } ?? 0,
+            workerConfiguration.timeLimit.map { .double($0.timeInterval) } ?? 0,
         ]
         let pool = JSONObject([
             ("implementation", .string("swift-celery:\(workerConfiguration.pool.rawValue)")), ("max-concurrency", .integer(Int64(state.concurrency))),
@@ -344,8 +347,8 @@ extension CeleryWorker {
             ("task_acks_late", .bool(workerConfiguration.acksLate)), ("worker_concurrency", .integer(Int64(state.concurrency))),
             ("worker_prefetch_multiplier", .integer(Int64(workerConfiguration.prefetchMultiplier))),
             ("worker_send_task_events", .bool(state.eventsEnabled)),
-            ("task_time_limit", workerConfiguration.timeLimit.map(JSONValue.double) ?? .null),
-            ("task_soft_time_limit", workerConfiguration.softTimeLimit.map(JSONValue.double) ?? .null),
+            ("task_time_limit", workerConfiguration.timeLimit.map { .double($0.timeInterval) } ?? .null),
+            ("task_soft_time_limit", workerConfiguration.softTimeLimit.map { .double($0.timeInterval) } ?? .null),
             ("broker_transport_options", .object(["visibility_timeout": visibility])),
             ("enable_utc", .bool(true)), ("timezone", .string("UTC")), ("broker_heartbeat", .null),
             ("worker_hijack_root_logger", .bool(false)), ("worker_log_color", .bool(false)),

@@ -14,18 +14,19 @@ public struct TaskDefinitionOptions: Sendable {
     public var maxRetries: Int?
     /// `default_retry_delay`: the countdown of a retry that names none.
     public var defaultRetryDelay: Duration
-    /// `time_limit` in seconds, when the message sets none; `nil` follows the worker.
-    public var timeLimit: Double?
-    /// `soft_time_limit` in seconds, when the message sets none; `nil` follows the worker.
-    public var softTimeLimit: Double?
+    /// `time_limit`, when the message sets none; `nil` follows the worker, zero sets none.
+    public var timeLimit: Duration?
+    /// `soft_time_limit`, when the message sets none; `nil` follows the worker, zero sets none.
+    public var softTimeLimit: Duration?
     /// `autoretry_for`: Python exception class names (`ValueError`) that retry the task
     /// instead of failing it.
     public var autoretryFor: Set<String>
-    /// `retry_backoff`: the backoff factor in seconds for automatic retries (0: no backoff,
-    /// retry after ``defaultRetryDelay``).
-    public var retryBackoff: Double
-    /// `retry_backoff_max`: the largest backoff countdown, in seconds.
-    public var retryBackoffMax: Double
+    /// `retry_backoff`: the backoff factor for automatic retries, the countdown of the first
+    /// one, doubled for each retry after it (zero: no backoff, retry after
+    /// ``defaultRetryDelay``). Celery's `retry_backoff=True` is `.seconds(1)`.
+    public var retryBackoff: Duration
+    /// `retry_backoff_max`: the largest backoff countdown.
+    public var retryBackoffMax: Duration
     /// `retry_jitter`: pick the countdown at random up to the backoff value.
     public var retryJitter: Bool
     /// How the task takes its arguments when it is another task's `link_error`.
@@ -47,11 +48,12 @@ public struct TaskDefinitionOptions: Sendable {
     }
 
     /// Celery's defaults: results stored, ack before running unless the worker says
-    /// otherwise, 3 retries 180 s apart, no time limits, no automatic retries.
+    /// otherwise, 3 retries 180 s apart, no time limits, no automatic retries, a backoff of at
+    /// most 600 s with jitter when one is set.
     public init(
         ignoreResult: Bool = false, acksLate: Bool? = nil, maxRetries: Int? = 3, defaultRetryDelay: Duration = .seconds(180),
-        timeLimit: Double? = nil, softTimeLimit: Double? = nil, autoretryFor: Set<String> = [], retryBackoff: Double = 0,
-        retryBackoffMax: Double = 600, retryJitter: Bool = true
+        timeLimit: Duration? = nil, softTimeLimit: Duration? = nil, autoretryFor: Set<String> = [],
+        retryBackoff: Duration = .zero, retryBackoffMax: Duration = .seconds(600), retryJitter: Bool = true
     ) {
         self.ignoreResult = ignoreResult
         self.acksLate = acksLate
@@ -66,12 +68,16 @@ public struct TaskDefinitionOptions: Sendable {
     }
 
     /// Celery's `get_exponential_backoff_interval`: `min(max, factor * 2**retries)`, drawn at
-    /// random from 0 up to that with jitter.
-    public func backoffCountdown(retries: Int) -> Double {
-        let ceiling = min(retryBackoffMax, retryBackoff * pow2(max(0, retries)))
-        guard ceiling.isFinite, ceiling > 0 else { return 0 }
-        guard retryJitter else { return ceiling }
-        return Double(Int.random(in: 0...Int(min(ceiling, 1e12))))
+    /// random from 0 up to that, in whole seconds as Python's `randrange`, with jitter.
+    ///
+    /// - Parameter retries: retries already done (`request.retries`).
+    /// - Returns: the countdown of the next automatic retry; zero when ``retryBackoff`` is zero.
+    public func backoffCountdown(retries: Int) -> Duration {
+        let maximum = retryBackoffMax.timeInterval
+        let ceiling = min(maximum, retryBackoff.timeInterval * pow2(max(0, retries)))
+        guard ceiling.isFinite, ceiling > 0 else { return .zero }
+        guard retryJitter else { return .fromSeconds(ceiling) ?? .zero }
+        return .seconds(Int.random(in: 0...Int(min(ceiling, 1e12))))
     }
 
     private func pow2(_ exponent: Int) -> Double {

@@ -31,10 +31,11 @@ public struct TaskRequest: Sendable {
     public let queue: String
     /// The worker's node name (`celery@host`).
     public let hostname: String
-    /// The hard time limit in force, in seconds (`self.request.time_limit`).
-    public var timeLimit: Double?
-    /// The soft time limit in force, in seconds (`self.request.soft_time_limit`).
-    public var softTimeLimit: Double?
+    /// The hard time limit in force (`self.request.time_limit`): the message's, else the one
+    /// set by the `time_limit` control command, the task's, the worker's; `nil` or zero: none.
+    public var timeLimit: Duration?
+    /// The soft time limit in force (`self.request.soft_time_limit`), chosen likewise.
+    public var softTimeLimit: Duration?
     /// A logger whose metadata names the task (`celery.task.id`, `celery.task.name`).
     public let logger: Logger
     /// The whole decoded message.

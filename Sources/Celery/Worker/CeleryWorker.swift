@@ -232,7 +232,8 @@ public final class CeleryWorker: Service, Sendable {
                 }
                 var deliveries = drained ? [] : try await broker.fetch(keys: keys, limit: room)
                 if deliveries.isEmpty, !buffer.isShutDown {
-                    deliveries = try await broker.waitAndFetch(keys: keys, limit: room, timeout: workerConfiguration.pollTimeout)
+                    deliveries = try await broker.waitAndFetch(
+                        keys: keys, limit: room, timeout: workerConfiguration.pollTimeout.timeInterval)
                 }
                 drained = deliveries.count < room
                 if backoff.failures > 0 {
@@ -407,10 +408,13 @@ public final class CeleryWorker: Service, Sendable {
                     resultDocument(for: message, queue: queue, status: state, result: meta, dateDone: state.isReady))
             })
         let ignoreResult = definition.options.ignoreResult || (message.headers.ignoreResult ?? false)
+        // The message's limits, then the `time_limit` control command's, the task's, the worker's.
         let limits = message.headers.timeLimit
         let runtimeLimits = state.timeLimits(for: message.headers.task)
-        let hardLimit = limits.hard ?? runtimeLimits?.hard ?? definition.options.timeLimit ?? workerConfiguration.timeLimit
-        let softLimit = limits.soft ?? runtimeLimits?.soft ?? definition.options.softTimeLimit ?? workerConfiguration.softTimeLimit
+        let hardLimit = Duration.timeLimit(seconds: limits.hard) ?? runtimeLimits?.hard ?? definition.options.timeLimit
+            ?? workerConfiguration.timeLimit
+        let softLimit = Duration.timeLimit(seconds: limits.soft) ?? runtimeLimits?.soft ?? definition.options.softTimeLimit
+            ?? workerConfiguration.softTimeLimit
         if let rateLimit = state.rateLimit(for: message.headers.task) { await rateLimit.acquire() }
         request.timeLimit = hardLimit
         request.softTimeLimit = softLimit
@@ -427,7 +431,7 @@ public final class CeleryWorker: Service, Sendable {
         state.started(id, WorkerState.ActiveTask(
             message: message, queue: delivery.queue, started: Date(), acknowledged: !acksLate, cancel: { work.cancel() }))
         await events.taskEvent("task-started", [("uuid", .string(id))])
-        let outcome = await runWithTimeLimits(soft: softLimit.flatMap(Self.duration), hard: hardLimit.flatMap(Self.duration), work: work)
+        let outcome = await runWithTimeLimits(soft: softLimit?.enforcedLimit, hard: hardLimit?.enforcedLimit, work: work)
         let runtimeSeconds = (clock.now - started).timeInterval
         WorkerMetrics.record(taskMetrics.runtime, from: started, to: clock.now)
         let terminated = state.finished(id)
@@ -457,8 +461,8 @@ public final class CeleryWorker: Service, Sendable {
         var definition: TaskDefinition
         var acksLate: Bool
         var ignoreResult: Bool
-        var hardLimit: Double?
-        var softLimit: Double?
+        var hardLimit: Duration?
+        var softLimit: Duration?
         var runtimeSeconds: Double
         var logger: Logger
     }
@@ -497,7 +501,7 @@ public final class CeleryWorker: Service, Sendable {
                 ("runtime", .double(runtimeSeconds)),
             ])
         case .hardLimitExceeded:
-            let limit = hardLimit ?? 0
+            let limit = (hardLimit ?? .zero).timeInterval
             let exceeded = ExceptionInfo(
                 type: "TimeLimitExceeded", module: "billiard.exceptions",
                 arguments: [limit == limit.rounded() ? .integer(Int64(limit)) : .double(limit)])
@@ -535,8 +539,8 @@ public final class CeleryWorker: Service, Sendable {
                 exception = PythonException("SoftTimeLimitExceeded", module: "billiard.exceptions")
             }
             if definition.options.autoretryFor.contains(exception.info.type) {
-                let countdown = definition.options.retryBackoff > 0
-                    ? Duration.fromSeconds(definition.options.backoffCountdown(retries: message.headers.retries)) ?? .zero
+                let countdown = definition.options.retryBackoff > .zero
+                    ? definition.options.backoffCountdown(retries: message.headers.retries)
                     : definition.options.defaultRetryDelay
                 await retry(
                     message, delivery: delivery, definition: definition,
@@ -799,13 +803,6 @@ public final class CeleryWorker: Service, Sendable {
 
     /// Celery's `resultrepr_maxsize`: how much of a result's repr logs and events show.
     static let reprLimit = 1024
-
-    /// A time limit or countdown from a message as a duration; `nil` (no limit) for zero,
-    /// negative and non-finite values, as Celery treats a falsy limit.
-    static func duration(_ seconds: Double) -> Duration? {
-        guard seconds > 0 else { return nil }
-        return .fromSeconds(seconds)
-    }
 
     /// Seconds as Python prints the number the caller gave: `5`, `1.5`.
     static func secondsText(_ duration: Duration) -> String {

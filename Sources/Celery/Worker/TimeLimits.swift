@@ -63,3 +63,8 @@ private final class FirstOutcome: Sendable {
         decided.compareExchange(expected: false, desired: true, ordering: .acquiringAndReleasing).exchanged
     }
 }
+
+extension Duration {
+    /// The limit to enforce: `nil` (none) unless it is longer than zero.
+    var enforcedLimit: Duration? { self > .zero ? self : nil }
+}

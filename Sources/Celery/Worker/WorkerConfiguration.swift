@@ -22,12 +22,14 @@ public struct WorkerConfiguration: Sendable {
     public var hostname: String
     /// How long one blocking wait lasts before every consumed list is looked at again: a
     /// message arriving only in a priority sub-list or a second queue of an idle worker is
-    /// seen within this time (kombu's BRPOP uses 1 second).
-    public var pollTimeout: Double
-    /// `--time-limit`: the hard limit in seconds for tasks whose message and definition set none.
-    public var timeLimit: Double? = nil
-    /// `--soft-time-limit`: the soft limit in seconds, likewise.
-    public var softTimeLimit: Double? = nil
+    /// seen within this time (kombu's BRPOP uses 1 second). At least 10 ms; Redis is sent
+    /// it in seconds.
+    public var pollTimeout: Duration
+    /// `--time-limit`/`task_time_limit`: the hard limit for tasks whose message and definition
+    /// set none; `nil` or zero sets none. Control replies (`conf`, `stats`) show it in seconds.
+    public var timeLimit: Duration? = nil
+    /// `--soft-time-limit`/`task_soft_time_limit`: the soft limit, likewise.
+    public var softTimeLimit: Duration? = nil
     /// `--statedb`: a file where revoked task ids are kept across restarts.
     public var stateDatabasePath: String? = nil
     /// `-E`/`worker_send_task_events`: send task events (received, started, succeeded, ...).
@@ -63,17 +65,18 @@ public struct WorkerConfiguration: Sendable {
     public static let maximumConcurrency = 10_000
 
     /// Celery's defaults: queue `celery`, one slot per core, multiplier 4, early ack,
-    /// node name `celery@<host>`.
+    /// node name `celery@<host>`, a 500 ms ``pollTimeout`` (raised to 10 ms when shorter).
     public init(
         queues: [String] = ["celery"], concurrency: Int? = nil,
-        prefetchMultiplier: Int = 4, acksLate: Bool = false, hostname: String? = nil, pollTimeout: Double = 0.5
+        prefetchMultiplier: Int = 4, acksLate: Bool = false, hostname: String? = nil,
+        pollTimeout: Duration = .milliseconds(500)
     ) {
         self.queues = queues
         self.concurrency = max(1, concurrency ?? ProcessInfo.processInfo.activeProcessorCount)
         self.prefetchMultiplier = max(1, prefetchMultiplier)
         self.acksLate = acksLate
         self.hostname = hostname ?? "celery@\(ProcessInfo.processInfo.hostName)"
-        self.pollTimeout = max(0.01, pollTimeout)
+        self.pollTimeout = max(.milliseconds(10), pollTimeout)
     }
 
     /// Celery's `-P` names: `prefork` and `threads` are ``WorkerPool/threads``; `solo`,

@@ -26,7 +26,7 @@ final class WorkerState: Sendable {
         var terminated: Set<String> = []
         var totals: [String: Int] = [:]
         var rateLimits: [String: RateLimit] = [:]
-        var timeLimits: [String: (hard: Double?, soft: Double?)] = [:]
+        var timeLimits: [String: (hard: Duration?, soft: Duration?)] = [:]
         var queues: [String]
         var concurrency: Int
         var runningSlots = 0
@@ -210,11 +210,11 @@ final class WorkerState: Sendable {
 
     func rateLimit(for task: String) -> RateLimit? { state.withLock { $0.rateLimits[task] } }
 
-    func setTimeLimits(_ task: String, hard: Double?, soft: Double?) {
+    func setTimeLimits(_ task: String, hard: Duration?, soft: Duration?) {
         state.withLock { $0.timeLimits[task] = (hard, soft) }
     }
 
-    func timeLimits(for task: String) -> (hard: Double?, soft: Double?)? { state.withLock { $0.timeLimits[task] } }
+    func timeLimits(for task: String) -> (hard: Duration?, soft: Duration?)? { state.withLock { $0.timeLimits[task] } }
 }
 
 /// A Celery rate limit (`"10/s"`, `"100/m"`, `"5/h"`, or a bare number per second), enforced
