@@ -95,6 +95,12 @@ struct WorkerSubcommand: AsyncParsableCommand {
         guard hangupBehavior != nil else {
             throw ValidationError("--on-hangup \(onHangup): expected celery, restart or shutdown")
         }
+        guard restoreInterval.isFinite, restoreInterval > 0 else {
+            throw ValidationError("--restore-interval \(restoreInterval): expected a positive number of seconds")
+        }
+        if let softShutdownTimeout, !(softShutdownTimeout.isFinite && softShutdownTimeout >= 0) {
+            throw ValidationError("--soft-shutdown-timeout \(softShutdownTimeout): expected a number of seconds")
+        }
     }
 
     private var hangupBehavior: HangupBehavior? {
@@ -132,7 +138,7 @@ struct WorkerSubcommand: AsyncParsableCommand {
             configuration: configuration, workerConfiguration: workerConfiguration,
             registry: CeleryWorkerCommand.registry(), logger: logger)
         try await worker.runService(
-            softShutdownTimeout: softShutdownTimeout.map { .milliseconds(Int($0 * 1000)) },
+            softShutdownTimeout: softShutdownTimeout.flatMap(Duration.fromSeconds),
             hangup: hangupBehavior ?? .celery)
     }
 
@@ -155,7 +161,7 @@ struct WorkerSubcommand: AsyncParsableCommand {
         // Seconds on the command line, as `celery worker` takes them; durations in the library.
         if let timeLimit { workerConfiguration.timeLimit = .fromSeconds(timeLimit) }
         if let softTimeLimit { workerConfiguration.softTimeLimit = .fromSeconds(softTimeLimit) }
-        workerConfiguration.visibilityRestoreInterval = .milliseconds(Int(restoreInterval * 1000))
+        workerConfiguration.visibilityRestoreInterval = Duration.fromSeconds(restoreInterval) ?? .seconds(100)
         return workerConfiguration
     }
 }
