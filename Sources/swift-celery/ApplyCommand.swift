@@ -37,7 +37,7 @@ struct ApplyCommand: AsyncParsableCommand {
         }
         let client = try connection.makeClient()
         defer { client.close() }
-        do {
+        try await withExitCodes(.brief) {
             if signature.subtaskType == "group" {
                 let group = try await client.applyGroup(signature, args: arguments)
                 if save { try await group.save() }
@@ -54,13 +54,6 @@ struct ApplyCommand: AsyncParsableCommand {
             } else {
                 print(result.id)
             }
-        } catch let error as CeleryError {
-            printError("error: \(error)")
-            throw error.code == .timeout ? ExitCodes.timeout : ExitCodes.backendError
-        } catch let failure as TaskFailedError {
-            let module = failure.exception.module == "builtins" ? "" : failure.exception.module + "."
-            printError("\(failure.state): \(module)\(failure.exception.pythonRepr)")
-            throw ExitCodes.taskFailed
         }
     }
 }

@@ -69,12 +69,8 @@ struct CallCommand: AsyncParsableCommand {
         }
         let client = try connection.makeClient()
         defer { client.close() }
-        let result: AsyncResult
-        do {
-            result = try await client.send(name, args: arguments, kwargs: keywordArguments, options: options)
-        } catch {
-            printError("error: \(error)")
-            throw ExitCodes.backendError
+        let result = try await withExitCodes {
+            try await client.send(name, args: arguments, kwargs: keywordArguments, options: options)
         }
         if wait {
             try await printResult(result, timeout: timeout, json: json)

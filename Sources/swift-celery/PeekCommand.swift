@@ -18,13 +18,7 @@ struct PeekCommand: AsyncParsableCommand {
     func run() async throws {
         let client = try connection.makeClient()
         defer { client.close() }
-        let entries: [(key: String, raw: [UInt8])]
-        do {
-            entries = try await client.peek(queue: queue, limit: limit)
-        } catch {
-            printError("error: \(error)")
-            throw ExitCodes.backendError
-        }
+        let entries = try await withExitCodes { try await client.peek(queue: queue, limit: limit) }
         for entry in entries {
             var view = MessageView.describe(entry.raw)
             view["list"] = .string(entry.key)

@@ -32,12 +32,10 @@ struct PurgeCommand: AsyncParsableCommand {
         }
         let client = try connection.makeClient()
         defer { client.close() }
-        var removed: [(String, JSONValue)] = []
-        do {
+        let removed = try await withExitCodes {
+            var removed: [(String, JSONValue)] = []
             for name in names { removed.append((name, .integer(Int64(try await client.purge(queue: name))))) }
-        } catch {
-            printError("error: \(error)")
-            throw ExitCodes.backendError
+            return removed
         }
         if json {
             print(JSONValue.object(JSONObject(removed)).pythonJSONString())

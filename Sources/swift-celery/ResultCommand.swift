@@ -31,15 +31,11 @@ struct ResultCommand: AsyncParsableCommand {
             try await printResult(result, timeout: timeout, json: json, progress: !quiet)
             return
         }
-        do {
-            if let document = try await result.document() {
-                print(String(decoding: document.jsonBytes(), as: UTF8.self))
-            } else {
-                print(JSONValue.object(JSONObject([("status", "PENDING"), ("task_id", .string(taskID))])).pythonJSONString())
-            }
-        } catch {
-            printError("error: \(error)")
-            throw ExitCodes.backendError
+        let document = try await withExitCodes { try await result.document() }
+        if let document {
+            print(String(decoding: document.jsonBytes(), as: UTF8.self))
+        } else {
+            print(JSONValue.object(JSONObject([("status", "PENDING"), ("task_id", .string(taskID))])).pythonJSONString())
         }
     }
 }
