@@ -32,27 +32,25 @@ struct ApplyCommand: AsyncParsableCommand {
         guard let signature = Signature(json: try parseJSON(self.signature, option: "signature")) else {
             throw ValidationError("signature must be a JSON object with a 'task' name")
         }
-        guard case .array(let arguments) = try parseJSON(args, option: "--args") else {
-            throw ValidationError("--args must be a JSON array")
-        }
-        let client = try connection.makeClient()
-        defer { client.close() }
-        try await withExitCodes(.brief) {
-            if signature.subtaskType == "group" {
-                let group = try await client.applyGroup(signature, args: arguments)
-                if save { try await group.save() }
-                guard wait else {
-                    print(([group.id] + group.results.map(\.id)).joined(separator: "\n"))
+        let arguments = try parseJSONArray(args, option: "--args")
+        try await connection.withClient { client in
+            try await withExitCodes(.brief) {
+                if signature.subtaskType == "group" {
+                    let group = try await client.applyGroup(signature, args: arguments)
+                    if save { try await group.save() }
+                    guard wait else {
+                        print(([group.id] + group.results.map(\.id)).joined(separator: "\n"))
+                        return
+                    }
+                    print(JSONValue.array(try await group.get(timeout: duration(seconds: timeout))).pythonJSONString())
                     return
                 }
-                print(JSONValue.array(try await group.get(timeout: .milliseconds(Int(timeout * 1000)))).pythonJSONString())
-                return
-            }
-            let result = try await client.apply(signature, args: arguments)
-            if wait {
-                try await printResult(result, timeout: timeout)
-            } else {
-                print(result.id)
+                let result = try await client.apply(signature, args: arguments)
+                if wait {
+                    try await printResult(result, timeout: timeout)
+                } else {
+                    print(result.id)
+                }
             }
         }
     }

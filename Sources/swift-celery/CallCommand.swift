@@ -52,32 +52,28 @@ struct CallCommand: AsyncParsableCommand {
     @OptionGroup var connection: ConnectionOptions
 
     func run() async throws {
-        guard case .array(let arguments) = try parseJSON(args, option: "--args") else {
-            throw ValidationError("--args must be a JSON array")
-        }
-        guard case .object(let keywordArguments) = try parseJSON(kwargs, option: "--kwargs") else {
-            throw ValidationError("--kwargs must be a JSON object")
-        }
+        let arguments = try parseJSONArray(args, option: "--args")
+        let keywordArguments = try parseJSONObject(kwargs, option: "--kwargs")
         var options = TaskOptions(taskID: taskId, queue: queue, priority: priority)
         options.exchange = exchange
         options.routingKey = routingKey
-        if let countdown { options.countdown = .milliseconds(Int(countdown * 1000)) }
-        if let expires { options.expiresIn = .milliseconds(Int(expires * 1000)) }
+        if let countdown { options.countdown = duration(seconds: countdown) }
+        if let expires { options.expiresIn = duration(seconds: expires) }
         if let eta {
             guard let parsed = CeleryTime.parse(eta) else { throw ValidationError("--eta is not ISO-8601: \(eta)") }
             options.eta = parsed.date
         }
-        let client = try connection.makeClient()
-        defer { client.close() }
-        let result = try await withExitCodes {
-            try await client.send(name, args: arguments, kwargs: keywordArguments, options: options)
-        }
-        if wait {
-            try await printResult(result, timeout: timeout, json: json)
-        } else if json {
-            print(JSONValue.object(["task_id": .string(result.id)]).pythonJSONString())
-        } else {
-            print(result.id)
+        try await connection.withClient { client in
+            let result = try await withExitCodes {
+                try await client.send(name, args: arguments, kwargs: keywordArguments, options: options)
+            }
+            if wait {
+                try await printResult(result, timeout: timeout, json: json)
+            } else if json {
+                print(JSONValue.object(["task_id": .string(result.id)]).pythonJSONString())
+            } else {
+                print(result.id)
+            }
         }
     }
 }

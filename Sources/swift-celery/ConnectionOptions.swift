@@ -13,8 +13,14 @@ struct ConnectionOptions: ParsableArguments {
     @Option(name: .long, help: "A config file of Celery settings (celeryconfig.py of plain assignments, or JSON); CELERY_<NAME> variables and the flags above override it.")
     var config: String?
 
-    func makeClient() throws -> CeleryClient {
+    /// Runs `body` with a client for these settings, closed when `body` returns or throws.
+    ///
+    /// A URL or config file that cannot be used throws here, before `body` runs, and that
+    /// error goes to ArgumentParser as it is (not through ``withExitCodes(_:_:)``).
+    func withClient<Value>(_ body: (CeleryClient) async throws -> Value) async throws -> Value {
         let (configuration, _) = try CeleryConfiguration.load(file: config, broker: broker, backend: backend)
-        return try CeleryClient(configuration: configuration, logger: Logger(label: "swift-celery"))
+        let client = try CeleryClient(configuration: configuration, logger: Logger(label: "swift-celery"))
+        defer { client.close() }
+        return try await body(client)
     }
 }

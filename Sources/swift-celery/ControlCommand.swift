@@ -22,27 +22,30 @@ struct ControlCommand: AsyncParsableCommand {
     @OptionGroup var connection: ConnectionOptions
 
     func run() async throws {
-        let client = try connection.makeClient()
-        defer { client.close() }
-        var arguments = JSONObject()
-        switch method {
-        case "revoke", "terminate":
-            guard let id = values.first else { throw ValidationError("\(method) needs a task id") }
-            arguments = ["task_id": .string(id), "terminate": .bool(terminate || method == "terminate"), "signal": "SIGTERM"]
-        case "rate_limit":
-            guard values.count == 2 else { throw ValidationError("rate_limit needs a task name and a rate") }
-            arguments = ["task_name": .string(values[0]), "rate_limit": .string(values[1])]
-        case "add_consumer", "cancel_consumer":
-            guard let queue = values.first else { throw ValidationError("\(method) needs a queue") }
-            arguments = ["queue": .string(queue)]
-        case "shutdown":
-            try await client.control.shutdown()
-            print("shutdown sent")
-            return
-        default:
-            break
+        try await connection.withClient { client in
+            var arguments = JSONObject()
+            switch method {
+            case "revoke", "terminate":
+                guard let id = values.first else { throw ValidationError("\(method) needs a task id") }
+                arguments = [
+                    "task_id": .string(id), "terminate": .bool(terminate || method == "terminate"), "signal": "SIGTERM",
+                ]
+            case "rate_limit":
+                guard values.count == 2 else { throw ValidationError("rate_limit needs a task name and a rate") }
+                arguments = ["task_name": .string(values[0]), "rate_limit": .string(values[1])]
+            case "add_consumer", "cancel_consumer":
+                guard let queue = values.first else { throw ValidationError("\(method) needs a queue") }
+                arguments = ["queue": .string(queue)]
+            case "shutdown":
+                try await client.control.shutdown()
+                print("shutdown sent")
+                return
+            default:
+                break
+            }
+            let replies = try await client.control.broadcast(
+                method, arguments: arguments, timeout: duration(seconds: timeout))
+            try printReplies(replies)
         }
-        let replies = try await client.control.broadcast(method, arguments: arguments, timeout: .milliseconds(Int(timeout * 1000)))
-        try printReplies(replies)
     }
 }

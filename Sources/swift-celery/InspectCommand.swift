@@ -19,11 +19,11 @@ struct InspectCommand: AsyncParsableCommand {
     @OptionGroup var connection: ConnectionOptions
 
     func run() async throws {
-        let client = try connection.makeClient()
-        defer { client.close() }
-        let replies = try await client.control.broadcast(
-            method, destination: destination?.split(separator: ",").map(String.init),
-            timeout: .milliseconds(Int(timeout * 1000)))
-        try printReplies(replies)
+        try await connection.withClient { client in
+            let replies = try await client.control.broadcast(
+                method, destination: destination?.split(separator: ",").map(String.init),
+                timeout: duration(seconds: timeout))
+            try printReplies(replies)
+        }
     }
 }

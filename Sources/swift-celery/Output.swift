@@ -70,14 +70,15 @@ func printResult(_ result: AsyncResult, timeout: Double, json: Bool = false, pro
             printError("\(id): \(update.status.rawValue)\(detail)")
         }
         let document: TaskResultDocument = try await result.wait(
-            timeout: .milliseconds(Int(timeout * 1000)), onUpdate: progress ? showUpdate : nil)
+            timeout: duration(seconds: timeout), onUpdate: progress ? showUpdate : nil)
         if json {
             print(String(decoding: document.jsonBytes(), as: UTF8.self))
             if document.status != .success { throw ExitCodes.taskFailed }
             return
         }
         if let exception = document.exception, document.status != .success {
-            throw TaskFailedError(taskID: result.id, state: document.status, exception: exception, traceback: document.traceback)
+            throw TaskFailedError(
+                taskID: result.id, state: document.status, exception: exception, traceback: document.traceback)
         }
         print(document.result.pythonJSONString())
     }

@@ -16,13 +16,13 @@ struct PeekCommand: AsyncParsableCommand {
     @OptionGroup var connection: ConnectionOptions
 
     func run() async throws {
-        let client = try connection.makeClient()
-        defer { client.close() }
-        let entries = try await withExitCodes { try await client.peek(queue: queue, limit: limit) }
-        for entry in entries {
-            var view = MessageView.describe(entry.raw)
-            view["list"] = .string(entry.key)
-            print(JSONValue.object(view).pythonJSONString())
+        try await connection.withClient { client in
+            let entries = try await withExitCodes { try await client.peek(queue: queue, limit: limit) }
+            for entry in entries {
+                var view = MessageView.describe(entry.raw)
+                view["list"] = .string(entry.key)
+                print(JSONValue.object(view).pythonJSONString())
+            }
         }
     }
 }

@@ -30,18 +30,19 @@ struct PurgeCommand: AsyncParsableCommand {
                 throw ExitCode(1)
             }
         }
-        let client = try connection.makeClient()
-        defer { client.close() }
-        let removed = try await withExitCodes {
-            var removed: [(String, JSONValue)] = []
-            for name in names { removed.append((name, .integer(Int64(try await client.purge(queue: name))))) }
-            return removed
-        }
-        if json {
-            print(JSONValue.object(JSONObject(removed)).pythonJSONString())
-        } else {
-            let total = removed.reduce(0) { $0 + Int($1.1.integerValue ?? 0) }
-            print("Purged \(total) message\(total == 1 ? "" : "s") from \(names.count) known task queue\(names.count == 1 ? "" : "s").")
+        try await connection.withClient { client in
+            let removed = try await withExitCodes {
+                var removed: [(String, JSONValue)] = []
+                for name in names { removed.append((name, .integer(Int64(try await client.purge(queue: name))))) }
+                return removed
+            }
+            if json {
+                print(JSONValue.object(JSONObject(removed)).pythonJSONString())
+            } else {
+                let total = removed.reduce(0) { $0 + Int($1.1.integerValue ?? 0) }
+                let knownQueues = "\(names.count) known task queue\(names.count == 1 ? "" : "s")"
+                print("Purged \(total) message\(total == 1 ? "" : "s") from \(knownQueues).")
+            }
         }
     }
 }

@@ -24,18 +24,19 @@ struct ResultCommand: AsyncParsableCommand {
     @OptionGroup var connection: ConnectionOptions
 
     func run() async throws {
-        let client = try connection.makeClient()
-        defer { client.close() }
-        let result = client.asyncResult(taskID)
-        if wait {
-            try await printResult(result, timeout: timeout, json: json, progress: !quiet)
-            return
-        }
-        let document = try await withExitCodes { try await result.document() }
-        if let document {
-            print(String(decoding: document.jsonBytes(), as: UTF8.self))
-        } else {
-            print(JSONValue.object(JSONObject([("status", "PENDING"), ("task_id", .string(taskID))])).pythonJSONString())
+        try await connection.withClient { client in
+            let result = client.asyncResult(taskID)
+            if wait {
+                try await printResult(result, timeout: timeout, json: json, progress: !quiet)
+                return
+            }
+            let document = try await withExitCodes { try await result.document() }
+            if let document {
+                print(String(decoding: document.jsonBytes(), as: UTF8.self))
+            } else {
+                let pending = JSONObject([("status", "PENDING"), ("task_id", .string(taskID))])
+                print(JSONValue.object(pending).pythonJSONString())
+            }
         }
     }
 }
