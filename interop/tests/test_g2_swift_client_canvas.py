@@ -6,6 +6,8 @@ import pytest
 from celery import chain, chord, group
 from celery.result import GroupResult
 
+from conftest import get_stored
+
 QUEUE = "celery"
 
 
@@ -80,7 +82,7 @@ def test_nested_chain_in_group_in_chord_python_client_swift_worker(celery_client
     # chord(group(chain(add(i, i), add(1)) for i in 0..4), tsum) -> sum(2i + 1)
     header = group(chain(sig(celery_client, "tasks.add", i, i), sig(celery_client, "tasks.add", 1)) for i in range(5))
     result = chord(header)(sig(celery_client, "tasks.tsum"))
-    assert result.get(timeout=30) == sum(2 * i + 1 for i in range(5))
+    assert get_stored(result, timeout=30) == sum(2 * i + 1 for i in range(5))
 
 
 def test_nested_chain_in_group_in_chord_swift_client_mixed_workers(celery_client, swift_cli, swift_worker, python_worker):
