@@ -4,17 +4,6 @@ internal import CeleryRedis
 /// Chords in Celery's Redis backend: the header's results counted in the `.j`/`.t`/`.s`/`.d`
 /// keys by Celery 5.7's own scripts, the dispatch claimed by one worker.
 extension RedisResultBackend {
-    /// The outcome of recording one header task of a chord (Celery's `on_chord_part_return`).
-    enum ChordPartOutcome {
-        /// The chord was already dispatched: a late duplicate.
-        case alreadyDone
-        /// Recorded; other header tasks are still running (or another worker claimed dispatch).
-        case waiting
-        /// This worker claimed the dispatch: the header results in `group_index` order, as
-        /// `[tid, state, result]`, and the claim token for ``extendChordClaim`` and ``cleanUpChord``.
-        case complete(results: [(taskID: String, state: TaskState, result: JSONValue)], token: String)
-    }
-
     /// Records a header task's outcome in the chord's `.j`/`.d` keys and claims the dispatch
     /// when it was the last one, with Celery 5.7's own Lua script.
     func chordPartReturn(groupID: String, taskID: String, groupIndex: Int?, state: TaskState, result: JSONValue) async throws

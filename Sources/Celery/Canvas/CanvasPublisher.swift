@@ -16,8 +16,8 @@ import Foundation
 ///   `celery-taskset-meta-<group>.s` (the Redis backend's `set_chord_size`), then the header
 ///   members with the body in `embed.chord`; an empty header publishes the body with `[]`.
 struct CanvasPublisher: Sendable {
-    let broker: RedisBroker
-    let backend: RedisResultBackend
+    let broker: any BrokerTransport
+    let backend: any ResultStore
     let builder: TaskMessageBuilder
 
     /// Where a signature is applied from: a task publishing from inside a worker passes its

@@ -1,10 +1,10 @@
-internal import CeleryRedis
+
 
 /// The result of a task, read from Celery's Redis result backend, as Python's `AsyncResult`.
 public struct AsyncResult: Sendable {
     /// The task id.
     public let id: String
-    let backend: RedisResultBackend
+    let backend: any ResultStore
 
     /// The stored document, or `nil` while nothing is stored (PENDING).
     public func document() async throws -> TaskResultDocument? {
@@ -57,7 +57,7 @@ public struct AsyncResult: Sendable {
         timeout: Duration = .seconds(60), onUpdate: (@Sendable (TaskResultDocument) -> Void)? = nil
     ) async throws -> TaskResultDocument {
         // On the client's event loop the reads below cost no thread hand-over.
-        try await withTaskExecutorPreference(backend.eventLoop) {
+        try await withTaskExecutorPreference(backend.preferredExecutor) {
             try await waitHere(timeout: timeout, onUpdate: onUpdate)
         }
     }
@@ -67,12 +67,10 @@ public struct AsyncResult: Sendable {
     ) async throws -> TaskResultDocument {
         let clock = ContinuousClock()
         let deadline = clock.now.advanced(by: timeout)
-        let listener = backend.resultListener
-        let channel = QueueKeys.resultKey(taskID: id)
-        let token = listener.register(channel)
-        defer { listener.unregister(channel, token: token) }
-        try await whileUnreachable(until: deadline, waitingFor: timeout, "subscribe to \(channel)") {
-            try await listener.subscribe(channel)
+        let watch = backend.watch(taskID: id)
+        defer { watch.cancel() }
+        try await whileUnreachable(until: deadline, waitingFor: timeout, "subscribe to the result of \(id)") {
+            try await watch.start()
         }
         var lastSeen: TaskState?
         // The stored document is read at first, as Celery's ResultConsumer reads it when a
@@ -80,7 +78,7 @@ public struct AsyncResult: Sendable {
         // notification already came on the confirmed subscription: nothing older matters
         // then. It is read again whenever the subscription was restored after a reconnect
         // (a notification may have been lost meanwhile).
-        var readStored = listener.hasDelivered(channel, token: token) == false
+        var readStored = watch.hasDelivered == false
         while true {
             if readStored, let stored = try await whileUnreachable(until: deadline, waitingFor: timeout, "read the result", {
                 try await backend.get(taskID: id)
@@ -90,14 +88,16 @@ public struct AsyncResult: Sendable {
                 lastSeen = stored.status
             }
             let remaining = clock.now.duration(to: deadline)
-            guard remaining > .zero, let payload = await listener.next(channel, token: token, timeout: remaining) else {
+            guard remaining > .zero, let notification = try await watch.next(timeout: remaining) else {
                 // A last look: the notification may have been missed during a reconnect.
                 if let stored = try? await backend.get(taskID: id), stored.status.isReady { return stored }
                 throw CeleryError(code: .timeout, message: "task \(id) not ready after \(timeout)")
             }
-            readStored = payload == ResultListener.lookAgain
-            guard !readStored else { continue }
-            let notified = try RedisResultBackend.decode(payload)
+            guard case .stored(let notified) = notification else {
+                readStored = true
+                continue
+            }
+            readStored = false
             if notified.status.isReady { return notified }
             onUpdate?(notified)
             lastSeen = notified.status
@@ -114,7 +114,7 @@ public struct AsyncResult: Sendable {
         while true {
             do {
                 return try await body()
-            } catch let error as RedisError where error.isConnectionError && error.code != .closed {
+            } catch let error as any TransportError where error.isConnectionError && !error.isClosed {
                 guard ContinuousClock.now.advanced(by: .milliseconds(100)) < deadline else {
                     throw CeleryError(code: .timeout, message: "task \(id) not ready after \(timeout): cannot \(action): \(error)")
                 }

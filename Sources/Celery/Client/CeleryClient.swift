@@ -5,7 +5,7 @@ import Foundation
 #endif
 public import Logging
 public import ServiceLifecycle
-internal import CeleryRedis
+package import CeleryRedis
 
 /// Publishes tasks to Celery workers (Python or Swift) and reads their results.
 ///
@@ -17,8 +17,8 @@ internal import CeleryRedis
 public final class CeleryClient: Sendable {
     /// The configuration the client was made with.
     public let configuration: CeleryConfiguration
-    let broker: RedisBroker
-    let backend: RedisResultBackend
+    let broker: any BrokerTransport
+    let backend: any ResultStore
     private let logger: Logger
     private let builder: TaskMessageBuilder
     private let eventLoop: RedisEventLoop
@@ -35,20 +35,35 @@ public final class CeleryClient: Sendable {
     /// Creates a client; connections open on first use.
     ///
     /// - Throws: ``CeleryError`` with code `invalidConfiguration` when a URL cannot be used.
-    public init(configuration: CeleryConfiguration, logger: Logger = Logger(label: "celery.client")) throws {
+    /// - Parameter logger: where the client logs (retried connections, dropped replies); by
+    ///   default nowhere, so a library embedding the client stays quiet unless asked.
+    public convenience init(configuration: CeleryConfiguration, logger: Logger = CeleryClient.silentLogger) throws {
+        let eventLoop = RedisEventLoop()
+        do {
+            let broker = try Transports.broker(url: configuration.brokerURL, eventLoop: eventLoop)
+            let backend = try Transports.resultStore(url: configuration.resultBackendURL, expires: configuration.resultExpires, eventLoop: eventLoop)
+            self.init(configuration: configuration, logger: logger, broker: broker, backend: backend, eventLoop: eventLoop)
+        } catch {
+            eventLoop.shutdown()
+            throw error
+        }
+    }
+
+    /// A logger that drops everything: the client's default.
+    public static var silentLogger: Logger {
+        Logger(label: "celery.client", factory: { _ in SwiftLogNoOpLogHandler() })
+    }
+
+    /// Creates a client over the given broker and result store (the in-memory ones of
+    /// `CeleryTesting`, or a transport of this package); `eventLoop` runs its I/O.
+    package init(
+        configuration: CeleryConfiguration, logger: Logger, broker: any BrokerTransport, backend: any ResultStore, eventLoop: RedisEventLoop
+    ) {
         self.configuration = configuration
         self.logger = logger
         self.builder = TaskMessageBuilder(defaultQueue: configuration.defaultQueue, routes: configuration.taskRoutes)
-        _ = try TransportScheme(url: configuration.brokerURL, role: .broker)
-        _ = try TransportScheme(url: configuration.resultBackendURL, role: .resultBackend)
-        let eventLoop = RedisEventLoop()
-        do {
-            broker = try RedisBroker(url: configuration.brokerURL, eventLoop: eventLoop)
-            backend = try RedisResultBackend(url: configuration.resultBackendURL, expires: configuration.resultExpires, eventLoop: eventLoop)
-        } catch {
-            eventLoop.shutdown()
-            throw CeleryError(code: .invalidConfiguration, message: "\(error)")
-        }
+        self.broker = broker
+        self.backend = backend
         self.eventLoop = eventLoop
     }
 
@@ -75,7 +90,7 @@ public final class CeleryClient: Sendable {
         do {
             try await broker.publish([(message, options)], defaultQueue: configuration.defaultQueue)
         } catch {
-            throw CeleryError(code: .broker, message: "cannot publish \(name) to \(broker.endpoint): \(error)")
+            throw CeleryError(code: .broker, message: "cannot publish \(name) to \(broker.location): \(error)", underlying: error)
         }
         logger.debug("Sent task", metadata: [LoggingKeys.taskName: "\(name)", LoggingKeys.taskID: "\(message.headers.id)"])
         return AsyncResult(id: message.headers.id, backend: backend)
@@ -107,7 +122,7 @@ public final class CeleryClient: Sendable {
         do {
             try await broker.publish(encoded: encoded.map { ($0.task, $0.envelope, $0.options) }, defaultQueue: configuration.defaultQueue)
         } catch {
-            throw CeleryError(code: .broker, message: "cannot publish \(calls.count) tasks to \(broker.endpoint): \(error)")
+            throw CeleryError(code: .broker, message: "cannot publish \(calls.count) tasks to \(broker.location): \(error)", underlying: error)
         }
         return encoded.map { AsyncResult(id: $0.id, backend: backend) }
     }
@@ -151,13 +166,13 @@ public final class CeleryClient: Sendable {
         } catch let error as PythonException {
             throw CeleryError(code: .invalidConfiguration, message: "cannot apply \(signature.task): \(error)")
         } catch {
-            throw CeleryError(code: .broker, message: "cannot publish \(signature.task) to \(broker.endpoint): \(error)")
+            throw CeleryError(code: .broker, message: "cannot publish \(signature.task) to \(broker.location): \(error)", underlying: error)
         }
     }
 
     /// Remote control of the workers (Python and Swift alike): `ping`, `inspect`, `revoke`, ...
     public var control: ControlClient {
-        ControlClient(broker: broker, commands: broker.commands, oid: builder.replyTo)
+        ControlClient(broker: broker, oid: builder.replyTo)
     }
 
     /// Up to `limit` raw entries waiting in `queue`, next to be taken first, without taking them.
@@ -165,7 +180,7 @@ public final class CeleryClient: Sendable {
         do {
             return try await broker.peek(queue: queue, limit: limit)
         } catch {
-            throw CeleryError(code: .broker, message: "cannot read queue \(queue) on \(broker.endpoint): \(error)")
+            throw CeleryError(code: .broker, message: "cannot read queue \(queue) on \(broker.location): \(error)", underlying: error)
         }
     }
 
@@ -176,7 +191,7 @@ public final class CeleryClient: Sendable {
         do {
             return try await broker.purge(queue: queue)
         } catch {
-            throw CeleryError(code: .broker, message: "cannot purge queue \(queue) on \(broker.endpoint): \(error)")
+            throw CeleryError(code: .broker, message: "cannot purge queue \(queue) on \(broker.location): \(error)", underlying: error)
         }
     }
 

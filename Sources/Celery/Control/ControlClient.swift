@@ -3,7 +3,7 @@ import FoundationEssentials
 #else
 import Foundation
 #endif
-internal import CeleryRedis
+
 
 /// Celery's remote control from Swift, as `app.control` / `celery inspect` / `celery control`:
 /// broadcasts a command to every worker (Python or Swift) on the `celery.pidbox` fanout
@@ -15,8 +15,7 @@ internal import CeleryRedis
 /// let stats = try await client.control.inspect("stats")
 /// ```
 public struct ControlClient: Sendable {
-    let broker: RedisBroker
-    let commands: RedisConnection
+    let broker: any BrokerTransport
     /// This client's oid: the routing key of its reply queue.
     let oid: String
 
@@ -26,12 +25,9 @@ public struct ControlClient: Sendable {
         _ method: String, arguments: JSONObject = JSONObject(), destination: [String]? = nil,
         reply: Bool = true, timeout: Duration = .seconds(1), limit: Int? = nil
     ) async throws -> [String: JSONValue] {
-        let replyQueue = "\(oid).reply.celery.pidbox"
-        let binding = QueueKeys.bindingMember(routingKey: oid, queue: replyQueue)
-        let bindingKey = QueueKeys.bindingKey(exchange: "reply.celery.pidbox")
         let ticket = RandomUUID.string()
         if reply {
-            _ = try await commands.send(RedisCommand("SADD", bindingKey, binding))
+            try await broker.bindReplyQueue(oid: oid, bound: true)
         }
         var body: [(String, JSONValue)] = [
             ("method", .string(method)), ("arguments", .object(arguments)),
@@ -53,13 +49,12 @@ public struct ControlClient: Sendable {
         var replies: [String: JSONValue] = [:]
         let clock = ContinuousClock()
         let deadline = clock.now.advanced(by: timeout)
-        let keys = QueueKeys.keys(queue: replyQueue)
-        // Polls the reply lists (a blocking pop on a shared, pipelined connection would stall it).
+        // Polls the reply queue (a blocking wait on a shared, pipelined connection would stall it).
         while clock.now < deadline, limit.map({ replies.count < $0 }) ?? true {
-            let popped = try await commands.pipeline(keys.map { RedisCommand("RPOP", $0) })
+            let popped = try await broker.takeReplies(oid: oid)
             var gotOne = false
-            for item in popped {
-                guard let bytes = item.bytes, case .object(let message)? = try? JSONValue(parsing: bytes),
+            for bytes in popped {
+                guard case .object(let message)? = try? JSONValue(parsing: bytes),
                     message["headers"]?["ticket"]?.stringValue == ticket, case .string(let encoded)? = message["body"],
                     let decoded = Base64.decode(Array(encoded.utf8)), case .object(let answer)? = try? JSONValue(parsing: decoded)
                 else { continue }
@@ -68,8 +63,8 @@ public struct ControlClient: Sendable {
             }
             if !gotOne { try await Task.sleep(for: .milliseconds(10)) }
         }
-        _ = try? await commands.send(RedisCommand("SREM", bindingKey, binding))
-        _ = try? await commands.pipeline(keys.map { RedisCommand("DEL", $0) })
+        try? await broker.bindReplyQueue(oid: oid, bound: false)
+        try? await broker.deleteReplyQueue(oid: oid)
         return replies
     }
 

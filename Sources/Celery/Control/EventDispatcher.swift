@@ -23,7 +23,7 @@ struct EventDispatcher: Sendable {
     /// Heartbeat interval, as Celery's default.
     static let heartbeatFrequency = 2.0
 
-    let broker: RedisBroker
+    let broker: any BrokerTransport
     let state: WorkerState
     let hostname: String
     let logger: Logger

@@ -21,36 +21,35 @@ import Synchronization
 extension CeleryWorker {
     /// Listens for control requests until the worker stops.
     func runRemoteControl() async {
-        let channel = RedisBroker.fanoutChannel(database: broker.endpoint.database, exchange: "celery.pidbox", routingKey: "")
+        let exchange = "celery.pidbox"
         // Requests are handled one at a time, in the order they arrive (a revoke before the
         // inspect that lists it), off the subscriber's thread. Those waiting are bounded by
         // their size; one arriving past the bound is dropped and counted, and the count logged.
         let (requests, continuation) = AsyncStream.makeStream(of: [UInt8].self)
         let backlog = ControlBacklog()
-        let subscriber = RedisSubscriber(endpoint: broker.endpoint) { _, payload in
+        let onRequest: @Sendable ([UInt8]) -> Void = { payload in
             if backlog.admit(payload.count) { continuation.yield(payload) }
         }
-        defer {
-            subscriber.shutdown()
-            continuation.finish()
-        }
+        let subscription: any FanoutSubscription
+        defer { continuation.finish() }
         // While the broker is unreachable the subscription keeps being retried (the worker may
         // start before Redis does); the first failure is logged.
         var failures = 0
         while true {
             do {
-                try await subscriber.psubscribe(channel)
-                if failures > 0 { logger.info("Remote control: subscribed to \(channel)") }
+                subscription = try await broker.subscribeFanout(exchange: exchange, onMessage: onRequest)
+                if failures > 0 { logger.info("Remote control: subscribed to \(exchange)") }
                 break
-            } catch let error as RedisError where error.code != .closed && !stopping.load(ordering: .relaxed) {
+            } catch let error as any TransportError where !error.isClosed && !stopping.load(ordering: .relaxed) {
                 failures += 1
-                if failures == 1 { logger.error("Remote control: cannot subscribe to \(channel) yet: \(error); retrying") }
+                if failures == 1 { logger.error("Remote control: cannot subscribe to \(exchange) yet: \(error); retrying") }
                 try? await Task.sleep(for: .milliseconds(500))
             } catch {
-                logger.error("Remote control unavailable: cannot subscribe to \(channel): \(error)")
+                logger.error("Remote control unavailable: cannot subscribe to \(exchange): \(error)")
                 return
             }
         }
+        defer { subscription.cancel() }
         await withTaskGroup(of: Void.self) { group in
             group.addTask {
                 for await payload in requests {
@@ -178,7 +177,7 @@ extension CeleryWorker {
             return .array(state.queues.map(Self.queueDescription))
         case "report":
             return ok(
-                "software -> celery:5.7 protocol (\(EventDispatcher.softwareIdentity) \(EventDispatcher.softwareVersion), Swift) platform -> Linux\nbroker -> \(broker.endpoint)\nresults -> \(backend.endpoint)\n")
+                "software -> celery:5.7 protocol (\(EventDispatcher.softwareIdentity) \(EventDispatcher.softwareVersion), Swift) platform -> Linux\nbroker -> \(broker.location)\nresults -> \(backend.location)\n")
         case "conf":
             return confReply()
         case "clock":
@@ -291,13 +290,7 @@ extension CeleryWorker {
         var usage = rusage()
         getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &usage)
         func seconds(_ time: timeval) -> JSONValue { .double(Double(time.tv_sec) + Double(time.tv_usec) / 1e6) }
-        let endpoint = broker.endpoint
-        var hostname = "localhost"
-        var port: Int64 = 6379
-        if case .tcp(let host, let number) = endpoint.address {
-            hostname = host
-            port = Int64(number)
-        }
+        let connection = broker.connectionInfo
         let pid = JSONValue.integer(Int64(ProcessInfo.processInfo.processIdentifier))
         let totals = JSONObject(state.totals.sorted { $0.key < $1.key }.map { ($0.key, JSONValue.integer(Int64($0.value))) })
         let timeouts: [JSONValue] = [
@@ -311,9 +304,9 @@ extension CeleryWorker {
         ])
         let transportOptions: JSONObject = ["visibility_timeout": .integer(Int64(configuration.visibilityTimeout.components.seconds))]
         let brokerInfo = JSONObject([
-            ("hostname", .string(hostname)), ("userid", endpoint.username.map(JSONValue.string) ?? .null),
-            ("virtual_host", .string(String(endpoint.database))), ("port", .integer(port)), ("insist", false), ("ssl", false),
-            ("transport", "redis"), ("connect_timeout", 4), ("transport_options", .object(transportOptions)),
+            ("hostname", .string(connection.hostname)), ("userid", connection.userID.map(JSONValue.string) ?? .null),
+            ("virtual_host", .string(connection.virtualHost)), ("port", .integer(Int64(connection.port))), ("insist", false),
+            ("ssl", .bool(connection.ssl)), ("transport", .string(connection.transport)), ("connect_timeout", 4), ("transport_options", .object(transportOptions)),
             ("login_method", .null), ("uri_prefix", .null), ("heartbeat", 120.0), ("failover_strategy", "round-robin"),
             ("alternates", .array([])), ("credential_provider", .null),
         ])

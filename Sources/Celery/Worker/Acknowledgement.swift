@@ -53,7 +53,7 @@ extension CeleryWorker {
                 try await backend.store(document)
                 storeOutage.succeeded()
                 return true
-            } catch let error as RedisError where error.isConnectionError || error.isOutOfMemory {
+            } catch let error as any TransportError where error.isConnectionError || error.isOutOfMemory {
                 if stopping.load(ordering: .relaxed) { triesWhileStopping += 1 }
                 guard triesWhileStopping <= 20 else {
                     logger.error(
@@ -79,7 +79,7 @@ extension CeleryWorker {
         for delivery in held {
             guard let tag = delivery.deliveryTag else { continue }
             do {
-                try await broker.restore(deliveryTag: tag)
+                try await broker.restore(deliveryTag: tag, leftmost: false)
             } catch {
                 logger.error("Cannot restore \(delivery.tagDescription); it stays in unacked for the visibility restore: \(error)")
             }

@@ -54,7 +54,7 @@ struct BrokerConnectionRetry: Sendable, Hashable {
 
     /// Counts a failed attempt with `error`; configuration errors are Redis's refused logins and databases.
     mutating func failed(_ error: any Error) -> Decision {
-        failed(configurationError: (error as? RedisError)?.isConfigurationError ?? false)
+        failed(configurationError: error.transportError?.isConfigurationError ?? false)
     }
 
     /// The broker answered: the count starts again.
@@ -65,14 +65,7 @@ struct BrokerConnectionRetry: Sendable, Hashable {
 
     /// What a log line says a configuration error means (what is wrong, never the password).
     static func explanation(of error: any Error) -> String? {
-        guard let error = error as? RedisError else { return nil }
-        if error.code == .authenticationFailed {
-            return "the broker refused the user or password of broker_url (or needs one the URL does not give)"
-        }
-        if error.code == .invalidDatabase {
-            return "the broker has no such database (the URL's database number is beyond the server's `databases`)"
-        }
-        return nil
+        error.transportError?.configurationProblem
     }
 }
 
@@ -117,7 +110,7 @@ extension CeleryWorker {
             let bound = explanation == nil
                 ? "broker_connection_max_retries is \(retry.maxRetries.map(String.init) ?? "None")"
                 : "retrying will not help until broker_url or the server changes"
-            let message = "cannot connect to \(broker.endpoint) after \(retry.failures) attempt(s): \(failure)\(problem) Giving up (\(bound))."
+            let message = "cannot connect to \(broker.location) after \(retry.failures) attempt(s): \(failure)\(problem) Giving up (\(bound))."
             logger.critical("consumer: \(message)")
             brokerFailure.withLock { $0 = $0 ?? CeleryError(code: explanation == nil ? .broker : .invalidConfiguration, message: message, underlying: error) }
             stopTakingWork()
@@ -129,8 +122,8 @@ extension CeleryWorker {
         if retry.failures == 1 || explanation != nil {
             let count = retry.maxRetries.map { " (attempt \(retry.failures) of \($0 + 1))" } ?? ""
             // Under maxmemory the server answers but refuses the fetch's writes: say so.
-            let what = (error as? RedisError)?.isOutOfMemory == true
-                ? "\(broker.endpoint) refuses writes (maxmemory reached)" : "Cannot connect to \(broker.endpoint)"
+            let what = error.transportError?.isOutOfMemory == true
+                ? "\(broker.location) refuses writes (maxmemory reached)" : "Cannot connect to \(broker.location)"
             logger.error("consumer: \(what): \(failure)\(problem) Trying again in \(delay)...\(count)")
         }
         return delay

@@ -9,8 +9,8 @@ import Logging
 /// callbacks and the next chain step on success, `link_error` errbacks on failure, and the
 /// chord body once the last header task is in (through the Redis backend's chord keys).
 struct CanvasDispatch: Sendable {
-    let broker: RedisBroker
-    let backend: RedisResultBackend
+    let broker: any BrokerTransport
+    let backend: any ResultStore
     let builder: TaskMessageBuilder
     let registry: TaskRegistry
     let logger: Logger

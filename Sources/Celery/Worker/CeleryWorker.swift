@@ -7,7 +7,7 @@ public import Logging
 public import ServiceLifecycle
 import Synchronization
 import Metrics
-internal import CeleryRedis
+package import CeleryRedis
 
 /// A Celery worker: takes task messages from Redis queues, runs the registered Swift task
 /// of each, stores results where Python's `AsyncResult` reads them, and acknowledges them
@@ -28,11 +28,13 @@ public final class CeleryWorker: Service, Sendable {
     /// The thread that does the worker's Redis I/O (fetches, acknowledgements, results) and
     /// runs the consumer; with the solo pool, the slots and task bodies too. Commands issued
     /// together leave as one pipeline per connection; replies are read as they arrive.
-    let eventLoop = RedisEventLoop()
+    let eventLoop: RedisEventLoop
     /// Where slots, task bodies and the work after each task run (``WorkerPool``).
     let taskExecutor: any TaskExecutor
-    let broker: RedisBroker
-    let backend: RedisResultBackend
+    /// Where messages come from and acknowledgements go (``BrokerTransport``).
+    let broker: any BrokerTransport
+    /// Where results are stored (``ResultStore``).
+    let backend: any ResultStore
     let buffer: DeliveryBuffer
     let schedule = EtaSchedule()
     let stopping = Atomic<Bool>(false)
@@ -59,16 +61,39 @@ public final class CeleryWorker: Service, Sendable {
     ///
     /// - Throws: ``CeleryError`` with code `invalidConfiguration` when a URL cannot be used, or
     ///   the concurrency is above ``WorkerConfiguration/maximumConcurrency``.
-    public init(
+    public convenience init(
         configuration: CeleryConfiguration, workerConfiguration: WorkerConfiguration = WorkerConfiguration(),
         registry: TaskRegistry, logger: Logger
     ) throws {
+        let eventLoop = RedisEventLoop()
+        do {
+            let broker = try Transports.broker(url: configuration.brokerURL, eventLoop: eventLoop)
+            let backend = try Transports.resultStore(url: configuration.resultBackendURL, expires: configuration.resultExpires, eventLoop: eventLoop)
+            try self.init(
+                configuration: configuration, workerConfiguration: workerConfiguration, registry: registry, logger: logger,
+                broker: broker, backend: backend, eventLoop: eventLoop)
+        } catch {
+            eventLoop.shutdown()
+            throw error
+        }
+    }
+
+    /// Creates a worker over the given broker and result store (the in-memory ones of
+    /// `CeleryTesting`, or a transport of this package); `eventLoop` runs the worker's I/O and,
+    /// with the solo pool, its tasks.
+    package init(
+        configuration: CeleryConfiguration, workerConfiguration: WorkerConfiguration, registry: TaskRegistry, logger: Logger,
+        broker: any BrokerTransport, backend: any ResultStore, eventLoop: RedisEventLoop
+    ) throws(CeleryError) {
         guard workerConfiguration.concurrency <= WorkerConfiguration.maximumConcurrency else {
             throw CeleryError(
                 code: .invalidConfiguration,
                 message: "concurrency \(workerConfiguration.concurrency) is above the maximum of \(WorkerConfiguration.maximumConcurrency) (WorkerConfiguration.maximumConcurrency)")
         }
         self.configuration = configuration
+        self.eventLoop = eventLoop
+        self.broker = broker
+        self.backend = backend
         self.workerConfiguration = workerConfiguration
         self.registry = registry
         BuiltinTasks.register(in: registry)
@@ -76,15 +101,6 @@ public final class CeleryWorker: Service, Sendable {
         logger[metadataKey: LoggingKeys.hostname] = "\(workerConfiguration.hostname)"
         self.logger = logger
         taskExecutor = workerConfiguration.pool == .solo ? eventLoop : globalConcurrentExecutor
-        // One transport today; the scheme is checked first so another one is named, not misparsed.
-        _ = try TransportScheme(url: configuration.brokerURL, role: .broker)
-        _ = try TransportScheme(url: configuration.resultBackendURL, role: .resultBackend)
-        do {
-            broker = try RedisBroker(url: configuration.brokerURL, eventLoop: eventLoop)
-            backend = try RedisResultBackend(url: configuration.resultBackendURL, expires: configuration.resultExpires, eventLoop: eventLoop)
-        } catch {
-            throw CeleryError(code: .invalidConfiguration, message: "\(error)")
-        }
         buffer = DeliveryBuffer(limit: workerConfiguration.concurrency * workerConfiguration.prefetchMultiplier)
         state = WorkerState(
             queues: workerConfiguration.queues, concurrency: workerConfiguration.concurrency,
@@ -112,7 +128,7 @@ public final class CeleryWorker: Service, Sendable {
     public func run() async throws {
         Posix.ignoreBrokenPipe()
         logger.info(
-            "Broker \(broker.endpoint); results in \(backend.endpoint); queues \(workerConfiguration.queues.joined(separator: ", ")); concurrency \(workerConfiguration.concurrency), prefetch \(buffer.limit)"
+            "Broker \(broker.location); results in \(backend.location); queues \(workerConfiguration.queues.joined(separator: ", ")); concurrency \(workerConfiguration.concurrency), prefetch \(buffer.limit)"
         )
         logger.info("[tasks]\n\(registry.applicationNames.map { "  . \($0)" }.joined(separator: "\n"))")
         if let path = workerConfiguration.stateDatabasePath {

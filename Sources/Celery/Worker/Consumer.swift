@@ -15,7 +15,8 @@ extension CeleryWorker {
     /// blocking pop when they are empty; backs off while the broker is unreachable.
     func consumeLoop() async {
         var queues = state.queues
-        var keys = RedisBroker.consumeKeys(queues: queues)
+        // The order the queues are served in: rotated by one after each fetch.
+        var order = queues
         var backoff = Backoff()
         var retry = BrokerConnectionRetry(maxRetries: workerConfiguration.brokerConnectionMaxRetries)
         var declared: Set<String> = []
@@ -28,9 +29,8 @@ extension CeleryWorker {
             guard room > 0 else { return }
             if state.queues != queues {
                 queues = state.queues
-                keys = RedisBroker.consumeKeys(queues: queues)
+                order = queues
             }
-            let keysPerStep = queues.count
             guard !queues.isEmpty else {
                 try? await Task.sleep(for: .milliseconds(200))
                 continue
@@ -39,17 +39,17 @@ extension CeleryWorker {
                 // Bind each queue as a Celery worker's consumer declares it, so clients routing
                 // by exchange and peers restoring by exchange find it.
                 for queue in queues where !declared.contains(queue) {
-                    try await broker.declareBinding(queue: queue)
+                    try await broker.declare(queue: queue)
                     declared.insert(queue)
                 }
-                var deliveries = drained ? [] : try await broker.fetch(keys: keys, limit: room)
+                var deliveries = drained ? [] : try await broker.fetch(queues: order, limit: room)
                 if deliveries.isEmpty, !buffer.isShutDown {
                     deliveries = try await broker.waitAndFetch(
-                        keys: keys, limit: room, timeout: workerConfiguration.pollTimeout.timeInterval)
+                        queues: order, limit: room, timeout: workerConfiguration.pollTimeout)
                 }
                 drained = deliveries.count < room
                 if backoff.failures > 0 {
-                    logger.info("consumer: Connection to broker restored: \(broker.endpoint)")
+                    logger.info("consumer: Connection to broker restored: \(broker.location)")
                     metrics.reconnects.increment()
                 }
                 backoff.reset()
@@ -59,27 +59,19 @@ extension CeleryWorker {
                 let current = state.queues
                 if deliveries.contains(where: { !current.contains($0.queue) }) {
                     for delivery in deliveries where !current.contains(delivery.queue) {
-                        if let tag = delivery.deliveryTag { try? await broker.restore(deliveryTag: tag) }
+                        if let tag = delivery.deliveryTag { try? await broker.restore(deliveryTag: tag, leftmost: false) }
                     }
                     deliveries.removeAll { !current.contains($0.queue) }
                 }
                 buffer.append(deliveries)
                 metrics.prefetched.record(buffer.pendingCount)
-                // Rotate the queues within each priority step so several queues are served fairly.
-                if keysPerStep > 1 { keys = Self.rotated(keys, stepWidth: keysPerStep) }
+                // Rotate the queues so several are served fairly (within each priority step on Redis).
+                if order.count > 1 { order.append(order.removeFirst()) }
             } catch {
                 drained = false
                 guard let delay = brokerAttemptFailed(error, retry: &retry, backoff: &backoff) else { return }
                 try? await Task.sleep(for: delay)
             }
-        }
-    }
-
-    /// The queue keys with each priority step rotated by one, so several queues are served fairly.
-    static func rotated(_ keys: [String], stepWidth: Int) -> [String] {
-        stride(from: 0, to: keys.count, by: stepWidth).flatMap { start -> [String] in
-            let step = keys[start..<min(start + stepWidth, keys.count)]
-            return Array(step.dropFirst()) + step.prefix(1)
         }
     }
 }

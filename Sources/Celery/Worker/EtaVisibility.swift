@@ -64,26 +64,3 @@ extension CeleryWorker {
         }
     }
 }
-
-extension RedisBroker {
-    /// Marks the messages filed under `tags` as delivered now (`ZADD XX unacked_index now`),
-    /// so no visibility restore, this worker's or a peer's, takes them while this worker holds
-    /// them. `XX` skips tags that were acknowledged or restored meanwhile. One pipelined round
-    /// trip, at most 1,000 tags per command.
-    ///
-    /// - Throws: the Redis error of a failed `ZADD`.
-    func refreshVisibility(of tags: [[UInt8]]) async throws {
-        guard !tags.isEmpty else { return }
-        let now = Self.now()
-        let chunk = 1000
-        let commands = stride(from: 0, to: tags.count, by: chunk).map { start in
-            RedisCommand(
-                "ZADD",
-                arguments: [QueueKeys.unackedIndex, "XX"] as [any RedisArgumentConvertible]
-                    + tags[start..<min(start + chunk, tags.count)].flatMap { [now, $0] as [any RedisArgumentConvertible] })
-        }
-        for reply in try await self.commands.pipeline(commands) {
-            try reply.unwrapped(command: "ZADD XX unacked_index (visibility refresh)")
-        }
-    }
-}
