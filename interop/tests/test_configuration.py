@@ -4,7 +4,7 @@ import importlib.util
 import socket
 
 from conftest import start_worker
-from test_h_operations import inspect_json
+from test_operations import inspect_json
 
 CONFIG = """\
 # Shared by Python and Swift.
