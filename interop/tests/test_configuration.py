@@ -1,4 +1,4 @@
-"""(l) Configuration the Celery way: one celeryconfig.py read by Python's Celery
+"""Configuration the Celery way: one celeryconfig.py read by Python's Celery
 (config_from_object) and by the Swift worker and CLI (--config), CELERY_* variables on top."""
 import importlib.util
 import socket

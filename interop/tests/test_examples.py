@@ -1,4 +1,4 @@
-"""(m) The Examples package, built as another package depending on swift-celery by path
+"""The Examples package, built as another package depending on swift-celery by path
 (scripts/test builds it; EXAMPLES_BIN names its build folder): the README's quick starts run
 against real Python, and the Hummingbird demo is served over HTTP like the FastAPI app."""
 import json
