@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import collections
 import dataclasses
+import json
 import os
 import re
 import shutil
@@ -361,3 +362,90 @@ def render_table(rows):
         for n in r.notes:
             out.append(f"  [{r.scenario}] note: {n}")
     return "\n".join(out)
+
+
+# ---------------------------------------------------------------------------
+# the scenario context and the checks the scenario families share
+# ---------------------------------------------------------------------------
+
+@dataclasses.dataclass
+class Context:
+    """What a scenario function is given besides its ``Procs`` and its row: the size (``quick``
+    or ``full``; each family module reads its numbers from its own ``SIZES[ctx.size]``), the
+    suite's Redis (FLUSHDB'd before the scenario) and the scenario's log directory."""
+    size: str
+    redis_url: str
+    work: Path
+
+
+# A recovery worker's flags: acks_late, and a short visibility timeout so that what a killed
+# worker left in `unacked` comes back within seconds.
+RECOVER = ["--acks-late", "--visibility-timeout", "2", "--restore-interval", "1"]
+
+
+def ids_of(tasks):
+    return [t for t, _ in tasks]
+
+
+def account(r: ScenarioResult, results: dict, ids, logs, task=None):
+    """Fills sent/executed/lost/duplicates from result documents and `succeeded` lines."""
+    ids = list(ids)
+    r.sent = len(ids)
+    ok = [t for t in ids if results.get(t, {}).get("status") == "SUCCESS"]
+    r.executed = len(ok)
+    r.lost = len(ids) - len(ok)
+    counts = succeeded_counts(logs, task)
+    idset = set(ids)
+    r.duplicates = sum(c - 1 for t, c in counts.items() if t in idset and c > 1)
+    if r.lost:
+        missing = [t for t in ids if t not in results or results[t].get("status") != "SUCCESS"]
+        r.failures.append(f"{r.lost} of {len(ids)} tasks have no SUCCESS result, e.g. {missing[:3]}")
+
+
+def settle(client, queues, timeout=10.0):
+    """Waits until the queues and `unacked` are empty and stay so for half a second (a message
+    between a pop and its record, which kombu's way of taking large messages allows, is in
+    neither for a moment); returns the final broker state."""
+    def empty():
+        return all(v == 0 for v in broker_state(client, queues).values())
+    deadline = time.monotonic() + timeout
+    while wait_until(empty, max(0.0, deadline - time.monotonic())):
+        time.sleep(0.5)
+        if empty() or time.monotonic() >= deadline:
+            break
+    return broker_state(client, queues)
+
+
+def unacked_sample(client, k=3):
+    """A few `unacked` entries: the task id, or the raw tag when the record is not JSON."""
+    out = []
+    for tag, raw in list(client.hgetall("unacked").items())[:k]:
+        try:
+            out.append(json.loads(raw)[0]["headers"].get("id"))
+        except Exception:
+            out.append(f"tag {tag!r} (record not JSON)")
+    return out
+
+
+def check_drained(r, client, queues, timeout=10.0):
+    state = settle(client, queues, timeout)
+    if state["unacked"]:
+        r.notes.append(f"still in unacked: {unacked_sample(client)}")
+    if state["queued"]:
+        left = []
+        for queue in queues:
+            for key in [queue] + [f"{queue}\x06\x16{step}" for step in (3, 6, 9)]:
+                for raw in client.lrange(key, 0, 2):
+                    left.append(f"{key!r}: {len(raw)} bytes, {raw[:80]!r}...{raw[-160:]!r}")
+        r.notes.append(f"left in the queue: {left}")
+    r.check(state["queued"] == 0, f"{state['queued']} messages left in the queue")
+    r.check(state["unacked"] == 0 and state["unacked_index"] == 0,
+            f"left in unacked: {state['unacked']} (unacked_index {state['unacked_index']})")
+
+
+def stop_worker_checked(r, proc, timeout=15.0):
+    if not proc.alive():
+        return
+    rc, in_time = proc.stop(timeout=timeout)
+    r.check(in_time, f"{proc.label} did not exit within {timeout}s of SIGTERM")
+    r.check(rc == 0, f"{proc.label} exited with {rc} after SIGTERM")

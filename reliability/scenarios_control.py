@@ -9,7 +9,8 @@ worker's start-up, each counted from the outside like the scenarios of ``scenari
 * 9d start-up: a wrong password, a missing one, an unknown database, and a broker that stays
   down with ``broker_connection_max_retries`` set: a clear log line and a non-zero exit.
 
-This module must not import ``scenarios`` at import time (``scenarios`` imports it).
+This module must not import ``scenarios`` (``scenarios`` imports it); shared bits come from
+``harness``.
 """
 from __future__ import annotations
 

@@ -1,14 +1,13 @@
 """Family 11 of the reliability scenarios: a Redis that refuses writes (``maxmemory`` with
-``noeviction``) and messages near the size limits. Imported by ``scenarios.py`` (import that
-module first: it holds the shared helpers), listed in the same ``SCENARIOS``.
+``noeviction``) and messages near the size limits. Listed in ``scenarios.SCENARIOS``; the
+shared checks come from ``harness``.
 """
 from __future__ import annotations
 
 import time
 
 import harness as H
-from harness import ScenarioError
-from scenarios import account, check_drained, ids_of, stop_worker_checked
+from harness import ScenarioError, account, check_drained, ids_of, stop_worker_checked
 
 SIZES = {
     "quick": dict(oom_tasks=36, oom_hold=4.0),

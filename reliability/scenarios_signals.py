@@ -1,6 +1,5 @@
-"""Scenario family 8: signals other than SIGTERM/SIGINT/SIGKILL (the first per-family split
-of scenarios.py, whose SCENARIOS list imports these). Import ``scenarios``, not this module
-first: it takes the shared helpers from there.
+"""Scenario family 8: signals other than SIGTERM/SIGINT/SIGKILL, listed in
+``scenarios.SCENARIOS``; the shared checks come from ``harness``.
 
 8a SIGHUP: Celery's worker, when its stdout is not a terminal, logs ``Restarting celery
    worker (...)``, shuts down warm and re-executes itself in the same process (os.execv). The
@@ -17,7 +16,7 @@ import subprocess
 import time
 
 import harness as H
-from scenarios import account, check_drained, ids_of, stop_worker_checked
+from harness import account, check_drained, ids_of, stop_worker_checked
 
 SIZES = {
     "quick": dict(hup_tasks=600, hup_restarts=2, pipe_signal_tasks=400, pipe_tasks=1000),

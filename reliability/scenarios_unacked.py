@@ -1,7 +1,8 @@
 """Reliability scenarios of issue 21 (hardening) for kombu's ``unacked`` bookkeeping: messages
 that share a delivery tag (10a, 10b) and ETA tasks held longer than the visibility timeout
-(10c). Same conventions as ``scenarios.py``: each function fills one ``ScenarioResult`` row
-(sent, executed, lost, dup) and notes what was left ``stranded`` (in ``unacked`` or the queue).
+(10c). Same conventions as the other families (see ``scenarios.py``): each function fills
+one ``ScenarioResult`` row (sent, executed, lost, dup) and notes what was left ``stranded``
+(in ``unacked`` or the queue).
 """
 from __future__ import annotations
 
@@ -14,7 +15,6 @@ import uuid
 from kombu import Connection
 
 import harness as H
-import scenarios as S
 from harness import ScenarioError, ScenarioResult
 
 SIZES = {
@@ -90,7 +90,7 @@ def kombu_restore_visible(url, visibility, timeout):
         return client.zcard(channel.unacked_index_key)
 
 
-def s10a_shared_tags_warm(ctx: S.Context, procs: H.Procs, r: ScenarioResult):
+def s10a_shared_tags_warm(ctx: H.Context, procs: H.Procs, r: ScenarioResult):
     """Many messages share each delivery tag. A worker (prefetch 128) gets a warm shutdown
     mid-stream: everything it did not run must be back in the queue (a shared `unacked` record,
     deleted by the first copy's ack, made later copies vanish); another worker drains."""
@@ -98,7 +98,7 @@ def s10a_shared_tags_warm(ctx: S.Context, procs: H.Procs, r: ScenarioResult):
     q = "rel-shared-tags"
     z = _size(ctx)
     tasks = shared_tag_tasks(z["warm_tags"], z["warm_copies"], "st", q, z["warm_sleep"], seed=10)
-    ids = S.ids_of(tasks)
+    ids = H.ids_of(tasks)
     n = len(ids)
     H.push(c, q, [raw for _, raw in tasks])
     a = H.start_swift_worker(procs, "tags-warm", ctx.redis_url, queue=q, concurrency=8,
@@ -116,13 +116,13 @@ def s10a_shared_tags_warm(ctx: S.Context, procs: H.Procs, r: ScenarioResult):
                           f"queue), e.g. {vanished[:3]}")
     b = H.start_swift_worker(procs, "tags-drain", ctx.redis_url, queue=q, concurrency=8)
     results = H.wait_results_settled(c, ids, max(60, n * z["warm_sleep"]), [q], watch=[b])
-    S.account(r, results, ids, [a.log_text(), b.log_text()])
+    H.account(r, results, ids, [a.log_text(), b.log_text()])
     note_stranded(r, c, [q], "at the end")
-    S.check_drained(r, c, [q])
-    S.stop_worker_checked(r, b)
+    H.check_drained(r, c, [q])
+    H.stop_worker_checked(r, b)
 
 
-def s10b_shared_tags_kill(ctx: S.Context, procs: H.Procs, r: ScenarioResult):
+def s10b_shared_tags_kill(ctx: H.Context, procs: H.Procs, r: ScenarioResult):
     """Shared tags and a crash: an acks_late worker (prefetch 128) is SIGKILLed mid-stream;
     kombu's own restore_visible (as a Python worker or `celery` tool runs it) must bring back
     every message it held, from the records the Swift worker wrote; a Swift worker drains."""
@@ -130,7 +130,7 @@ def s10b_shared_tags_kill(ctx: S.Context, procs: H.Procs, r: ScenarioResult):
     q = "rel-shared-tags-kill"
     z = _size(ctx)
     tasks = shared_tag_tasks(z["kill_tags"], z["kill_copies"], "sk", q, z["kill_sleep"], seed=11)
-    ids = S.ids_of(tasks)
+    ids = H.ids_of(tasks)
     n = len(ids)
     H.push(c, q, [raw for _, raw in tasks])
     a = H.start_swift_worker(procs, "tags-kill", ctx.redis_url, queue=q, concurrency=8,
@@ -150,10 +150,10 @@ def s10b_shared_tags_kill(ctx: S.Context, procs: H.Procs, r: ScenarioResult):
                           f"unacked), e.g. {vanished[:3]}")
     b = H.start_swift_worker(procs, "tags-kill-drain", ctx.redis_url, queue=q, concurrency=8)
     results = H.wait_results_settled(c, ids, max(60, n * z["kill_sleep"]), [q], watch=[b])
-    S.account(r, results, ids, [a.log_text(), b.log_text()])
+    H.account(r, results, ids, [a.log_text(), b.log_text()])
     note_stranded(r, c, [q], "at the end")
-    S.check_drained(r, c, [q])
-    S.stop_worker_checked(r, b)
+    H.check_drained(r, c, [q])
+    H.stop_worker_checked(r, b)
 
 
 def eta_envelope(task_id, queue, i, eta):
@@ -162,7 +162,7 @@ def eta_envelope(task_id, queue, i, eta):
     return json.dumps(obj).encode()
 
 
-def s10c_eta_beyond_visibility(ctx: S.Context, procs: H.Procs, r: ScenarioResult):
+def s10c_eta_beyond_visibility(ctx: H.Context, procs: H.Procs, r: ScenarioResult):
     """ETA tasks due later than the (short) visibility timeout, two workers restoring every
     second: a held ETA message must not be restored from a live worker that holds it, so each
     task runs exactly once. (If the holder dies, the visibility restore brings its ETA messages
@@ -179,15 +179,15 @@ def s10c_eta_beyond_visibility(ctx: S.Context, procs: H.Procs, r: ScenarioResult
     H.push(c, q, [eta_envelope(tid, q, i, eta) for i, tid in enumerate(ids)])
     results = H.wait_results(c, ids, countdown + 30, watch=workers)
     time.sleep(vt + 2)  # copies restored to the other worker run at once once due: let them show
-    S.account(r, results, ids, [w.log_text() for w in workers])
+    H.account(r, results, ids, [w.log_text() for w in workers])
     restores = sum(H.count_lines(w.log_text(), r"Restored \d+ message") for w in workers)
     r.notes.append(f"{len(ids)} tasks due in {countdown} s, visibility timeout {vt} s: "
                    f"{restores} visibility restore line(s), {r.duplicates} extra run(s)")
     r.check(r.duplicates == 0, f"{r.duplicates} extra runs of ETA tasks held by a live worker")
     note_stranded(r, c, [q], "at the end")
-    S.check_drained(r, c, [q])
+    H.check_drained(r, c, [q])
     for w in workers:
-        S.stop_worker_checked(r, w)
+        H.stop_worker_checked(r, w)
 
 
 SCENARIOS_UNACKED = [

@@ -1,4 +1,4 @@
-"""Python stand-in for ``swift-celery call`` (used to validate test c).
+"""Python stand-in for ``swift-celery call`` (used to validate test_swift_cli_to_python.py).
 
     python standin_cli.py call tasks.add --args '[2, 3]' --kwargs '{}' \
         --queue pyq --wait --timeout 20 --broker URL --backend URL

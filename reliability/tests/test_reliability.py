@@ -1,5 +1,5 @@
 """Issue 7's reliability scenarios against the Swift worker, one test each (see
-reliability/scenarios.py for what each one does and checks).
+the family modules listed in reliability/scenarios.py for what each one does and checks).
 
 A scenario failing because of a known bug in the Swift worker (scenarios.KNOWN_BUGS) is
 reported as xfail with the bug and every failed check; once the bug is fixed the test simply

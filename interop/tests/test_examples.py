@@ -1,4 +1,4 @@
-"""(m) The Examples package, built as another package depending on swift-celery by path
+"""The Examples package, built as another package depending on swift-celery by path
 (scripts/test builds it; EXAMPLES_BIN names its build folder): the README's quick starts run
 against real Python, and the Hummingbird demo is served over HTTP like the FastAPI app."""
 import json
@@ -12,6 +12,7 @@ import httpx
 import pytest
 
 from celery_testkit.procs import free_port, wait_for_port
+from conftest import WORKER_STOP_TIMEOUT
 
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLES_BIN = Path(os.environ.get("EXAMPLES_BIN", REPO / "Examples" / ".build" / "debug"))
@@ -37,9 +38,15 @@ def test_readme_worker_quick_start_serves_python(procs, subprocess_env, celery_c
 def test_readme_client_quick_start_calls_python(python_worker, subprocess_env):
     # The default queue: a chain's later steps go where the worker that runs each step sends
     # them, which (as in Celery) is its own default queue when the signature names none.
-    python_worker("celery")
-    cp = subprocess.run([str(EXAMPLES_BIN / "QuickStartClient")], env=subprocess_env, capture_output=True, text=True,
-                        timeout=60)
+    worker = python_worker("celery")
+    try:
+        cp = subprocess.run([str(EXAMPLES_BIN / "QuickStartClient")], env=subprocess_env, capture_output=True,
+                            text=True, timeout=60)
+    finally:
+        # Off the default queue again: the tests after this one send Swift-only tasks
+        # (semantics.*, Task.replace, ...) to `celery` for the session Swift worker, which a
+        # Python worker left there would take and answer NotRegistered.
+        worker.stop(timeout=WORKER_STOP_TIMEOUT)
     assert cp.returncode == 0, cp.stderr
     assert cp.stdout.split("\n")[:5] == ["5", "42", "6", "[11, 12, 13]", "ValueError('boom')"], cp.stdout
 

@@ -1,4 +1,4 @@
-"""(f3) Routing by exchange through kombu's binding tables, result expiry, and what happens to an
+"""Routing by exchange through kombu's binding tables, result expiry, and what happens to an
 acks_late task whose worker dies (Celery's reject_on_worker_lost), Python and Swift side by side."""
 import json
 import signal

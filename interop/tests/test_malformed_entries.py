@@ -1,4 +1,4 @@
-"""(e) Malformed broker entries interleaved with good ones on `celery`."""
+"""Malformed broker entries interleaved with good ones on `celery`."""
 import re
 import time
 

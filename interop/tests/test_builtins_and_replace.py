@@ -1,4 +1,4 @@
-"""(g3) Celery's built-in canvas tasks (celery.map, starmap, chunks, accumulate, group) and
+"""Celery's built-in canvas tasks (celery.map, starmap, chunks, accumulate, group) and
 Task.replace, sent by a Python client and run by the Swift worker."""
 import json
 

@@ -1,4 +1,4 @@
-"""(i) A Python and a Swift worker share one queue under a mix of task options, 10,000 tasks:
+"""A Python and a Swift worker share one queue under a mix of task options, 10,000 tasks:
 every task runs as often as Celery promises (once; retried ones once per retry), every result
 is readable from Python, and nothing stays in `unacked`."""
 import collections

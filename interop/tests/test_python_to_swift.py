@@ -1,4 +1,4 @@
-"""(b) Python Celery client -> Swift worker."""
+"""Python Celery client -> Swift worker."""
 import pytest
 
 

@@ -1,4 +1,4 @@
-"""(h) Operations: remote control (the real `celery inspect` / `celery control` CLI and
+"""Operations: remote control (the real `celery inspect` / `celery control` CLI and
 `app.control`), events (`celery.events.Receiver`) and Flower, against the worker under test.
 
 The CLI runs `<venv>/bin/celery --workdir interop -A ops_app ...` (interop/ops_app.py reads

@@ -1,10 +1,10 @@
-"""(l) Configuration the Celery way: one celeryconfig.py read by Python's Celery
+"""Configuration the Celery way: one celeryconfig.py read by Python's Celery
 (config_from_object) and by the Swift worker and CLI (--config), CELERY_* variables on top."""
 import importlib.util
 import socket
 
 from conftest import start_worker
-from test_h_operations import inspect_json
+from test_operations import inspect_json
 
 CONFIG = """\
 # Shared by Python and Swift.

@@ -1,4 +1,4 @@
-"""(k) The Swift worker's metrics (swift-metrics, served by swift-prometheus on loopback with
+"""The Swift worker's metrics (swift-metrics, served by swift-prometheus on loopback with
 --metrics-port), scraped after real work published by Python."""
 
 import httpx

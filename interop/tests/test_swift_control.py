@@ -1,4 +1,4 @@
-"""(h2) The Swift client's remote control steers Python and Swift workers alike; --statedb."""
+"""The Swift client's remote control steers Python and Swift workers alike; --statedb."""
 import json
 import tempfile
 import time

@@ -1,4 +1,4 @@
-"""(f) Worker semantics: what a Python client observes of each task option, served by Swift."""
+"""Worker semantics: what a Python client observes of each task option, served by Swift."""
 import json
 import signal
 import time

@@ -1,4 +1,4 @@
-"""(d) A Python worker and a Swift worker consume the same queue."""
+"""A Python worker and a Swift worker consume the same queue."""
 import collections
 import time
 

@@ -1,4 +1,4 @@
-"""(c2) Swift CLI tools: decode, peek, result, and unix-socket broker URLs."""
+"""Swift CLI tools: decode, peek, result, and unix-socket broker URLs."""
 import json
 import shutil
 import subprocess

@@ -1,4 +1,4 @@
-"""(g) Canvas across languages: Python builds the workflow, Swift (and Python) workers run it."""
+"""Canvas across languages: Python builds the workflow, Swift (and Python) workers run it."""
 import pytest
 from celery import chain, chord, group
 from celery.exceptions import ChordError

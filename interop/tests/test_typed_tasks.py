@@ -1,4 +1,4 @@
-"""(j) Typed Swift tasks (TypedTask) called from Python as any Celery task: positional and keyword
+"""Typed Swift tasks (TypedTask) called from Python as any Celery task: positional and keyword
 arguments bound by name, optional parameters, TypeError for wrong calls, and kombu's typed values
 (datetime, UUID, Decimal, bytes) in both directions."""
 import uuid

@@ -1,4 +1,4 @@
-"""(g2) Canvas published by the Swift client (`swift-celery apply`, CanvasPublisher) and run by
+"""Canvas published by the Swift client (`swift-celery apply`, CanvasPublisher) and run by
 Python and Swift workers; nested canvas published by Python and run by Swift."""
 import json
 

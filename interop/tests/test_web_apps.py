@@ -1,4 +1,4 @@
-"""(a) Web apps (FastAPI, Flask, Django) -> Redis -> Swift worker -> result
+"""Web apps (FastAPI, Flask, Django) -> Redis -> Swift worker -> result
 read back through each app's /status endpoint."""
 import time
 import uuid

@@ -1,4 +1,4 @@
-"""(c) Swift CLI (`swift-celery call`) -> Python Celery worker on queue `pyq`."""
+"""Swift CLI (`swift-celery call`) -> Python Celery worker on queue `pyq`."""
 import shlex
 
 
