@@ -15,6 +15,7 @@ let package = Package(
     products: [
         .library(name: "Celery", targets: ["Celery"]),
         .library(name: "CeleryCommand", targets: ["CeleryCommand"]),
+        .library(name: "CeleryTesting", targets: ["CeleryTesting"]),
         .executable(name: "swift-celery", targets: ["swift-celery"]),
         .executable(name: "interop-worker", targets: ["interop-worker"]),
     ],
@@ -55,6 +56,17 @@ let package = Package(
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+
+        // An in-memory broker and result store for users' unit tests of tasks and workers.
+        .target(
+            name: "CeleryTesting",
+            dependencies: [
+                "Celery", "CeleryRedis",
+                .product(name: "DequeModule", package: "swift-collections"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -108,7 +120,7 @@ let package = Package(
         // Unit tests of the Celery target that need no Redis (settings, messages, batching, signals).
         .testTarget(
             name: "CeleryTests",
-            dependencies: ["Celery", "CeleryRedis", "CeleryProtocol", "CeleryJSON"],
+            dependencies: ["Celery", "CeleryTesting", "CeleryRedis", "CeleryProtocol", "CeleryJSON"],
             swiftSettings: swiftSettings
         ),
         // The worker, client and event loop against a real Redis (REDIS_URL).

@@ -3,7 +3,7 @@ import Glibc
 #endif
 import Celery
 
-/// `semantics.*`: tasks exercising one worker option each, for interop/tests/test_f_worker_semantics.py.
+/// `semantics.*`: tasks exercising one worker option each, for interop/tests/test_worker_semantics.py.
 enum SemanticsTasks {
     static func register(in registry: TaskRegistry) {
         // Retries once after `countdown` seconds, then returns how many retries it took.

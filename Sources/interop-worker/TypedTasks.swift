@@ -5,7 +5,7 @@ import Foundation
 #endif
 import Celery
 
-/// `typed.*`: tasks declared with ``TypedTask``, for interop/tests/test_j_typed_tasks.py.
+/// `typed.*`: tasks declared with ``TypedTask``, for interop/tests/test_typed_tasks.py.
 enum TypedTasks {
     /// `add(x: int, y: int, z: int | None = None) -> int`
     static let add = TypedTask<Int, Int, Int?, Int>("typed.add", parameters: "x", "y", "z")

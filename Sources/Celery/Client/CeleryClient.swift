@@ -17,8 +17,8 @@ package import CeleryRedis
 public final class CeleryClient: Sendable {
     /// The configuration the client was made with.
     public let configuration: CeleryConfiguration
-    let broker: any BrokerTransport
-    let backend: any ResultStore
+    package let broker: any BrokerTransport
+    package let backend: any ResultStore
     private let logger: Logger
     private let builder: TaskMessageBuilder
     private let eventLoop: RedisEventLoop

@@ -55,7 +55,7 @@ struct TaskMessageBuilder: Sendable {
 
 extension TaskOptions {
     /// Whether the message is routed through an exchange's bindings rather than to a queue by name.
-    var routedByExchange: Bool {
+    package var routedByExchange: Bool {
         if let exchange, !exchange.isEmpty, queue == nil { return true }
         return false
     }

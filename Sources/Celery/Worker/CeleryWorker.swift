@@ -32,9 +32,9 @@ public final class CeleryWorker: Service, Sendable {
     /// Where slots, task bodies and the work after each task run (``WorkerPool``).
     let taskExecutor: any TaskExecutor
     /// Where messages come from and acknowledgements go (``BrokerTransport``).
-    let broker: any BrokerTransport
+    package let broker: any BrokerTransport
     /// Where results are stored (``ResultStore``).
-    let backend: any ResultStore
+    package let backend: any ResultStore
     let buffer: DeliveryBuffer
     let schedule = EtaSchedule()
     let stopping = Atomic<Bool>(false)
