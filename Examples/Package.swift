@@ -7,7 +7,8 @@ import PackageDescription
 // - HummingbirdDemo: a Hummingbird app publishing Celery tasks from HTTP endpoints (as the
 //   FastAPI example does) with a Swift worker for them in the same ServiceGroup.
 // - QuickStartWorker, QuickStartClient, my-worker: the README's quick starts (my-worker: a worker
-//   executable embedding the CeleryCommand product), written here by `scripts/readme_snippets.py`
+//   executable embedding the CeleryCommand product, its tasks in MyTasks, unit-tested by
+//   MyTasksTests with the CeleryTesting product), written here by `scripts/readme_snippets.py`
 //   from the README's code blocks (it checks they agree).
 let package = Package(
     name: "swift-celery-examples",
@@ -34,13 +35,23 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        .target(name: "MyTasks", dependencies: [.product(name: "Celery", package: "swift-celery")]),
         .executableTarget(
             name: "my-worker",
             dependencies: [
-                .product(name: "Celery", package: "swift-celery"),
+                "MyTasks",
                 .product(name: "CeleryCommand", package: "swift-celery"),
             ],
             path: "Sources/MyWorker"
+        ),
+        // The tasks of my-worker unit-tested on the in-memory broker (no Redis).
+        .testTarget(
+            name: "MyTasksTests",
+            dependencies: [
+                "MyTasks",
+                .product(name: "Celery", package: "swift-celery"),
+                .product(name: "CeleryTesting", package: "swift-celery"),
+            ]
         ),
         .executableTarget(
             name: "QuickStartClient",

@@ -1,14 +1,4 @@
-import Celery
 import CeleryCommand
+import MyTasks
 
-/// Python calls these as `app.send_task("tasks.add", (2, 3))` and `app.send_task("tasks.sleep", (1.5,))`.
-let add = TypedTask<Int, Int, Int>("tasks.add", parameters: "x", "y")
-let sleep = TypedTask<Double, Double>("tasks.sleep", parameters: "seconds")
-
-let registry = TaskRegistry()
-registry.register(add) { _, x, y in x + y }
-registry.register(sleep) { _, seconds in
-    try await Task.sleep(for: .milliseconds(Int(seconds * 1000)))
-    return seconds
-}
-await CeleryWorkerCommand.main(registry: registry)
+await CeleryWorkerCommand.main(registry: makeRegistry())
