@@ -47,7 +47,15 @@ extension CeleryWorker {
         taskLogger[metadataKey: LoggingKeys.taskName] = "\(name)"
         let shownName = message.headers.shadow ?? name
 
-        guard let definition = registry[name] else {
+        let definition = registry[name]
+        let decision = TaskLifecycle.arrival(
+            TaskLifecycle.Arrival(
+                isRegistered: definition != nil, isRevoked: state.isRevoked(id),
+                expires: message.headers.expires.flatMap(CeleryTime.parse)?.date,
+                eta: message.headers.eta.flatMap(CeleryTime.parse)?.date, wasHeld: item.message != nil,
+                acksLate: definition?.options.acksLate ?? workerConfiguration.acksLate, trackStarted: configuration.trackStarted),
+            now: Date())
+        guard let definition, decision != .unregistered else {
             taskLogger.error(
                 "Received unregistered task of type '\(name)'.\nThe message has been ignored and discarded.\n\nDid you remember to import the module containing this task?\nOr maybe you're using relative imports?")
             let failure = ExceptionInfo(type: "NotRegistered", module: "celery.exceptions", arguments: [.string(name)])
@@ -68,44 +76,40 @@ extension CeleryWorker {
             ])
         }
 
-        if state.isRevoked(id) {
-            taskLogger.info("Discarding revoked task: \(shownName)[\(id)]")
-            await revokeResult(of: message, queue: delivery.queue, reason: "revoked", logger: taskLogger)
-            await finish(delivery)
+        switch decision {
+        case .unregistered:
             return
-        }
-
-        if let expires = message.headers.expires.flatMap(CeleryTime.parse), expires.date < Date() {
-            taskLogger.info("Discarding revoked task: \(shownName)[\(id)] (expired)")
-            await revokeResult(of: message, queue: delivery.queue, reason: "expired", logger: taskLogger)
+        case .discard(let reason):
+            taskLogger.info("Discarding revoked task: \(shownName)[\(id)]\(reason == .expired ? " (expired)" : "")")
+            await revokeResult(of: message, queue: delivery.queue, reason: reason.rawValue, logger: taskLogger)
             await finish(delivery)
-            return
+        case .hold(let eta):
+            // Held unacknowledged until due, without a slot or prefetch room, as Celery does.
+            schedule.schedule(
+                QueuedDelivery(delivery: delivery, message: message),
+                due: ContinuousClock.now.advanced(by: .fromSeconds(eta.timeIntervalSinceNow) ?? .zero))
+            buffer.release()
+        case .run(let acknowledgeFirst, let storeStarted):
+            await execute(
+                message, delivery: delivery, definition: definition, acknowledgeFirst: acknowledgeFirst, storeStarted: storeStarted,
+                logger: taskLogger)
         }
-        if item.message == nil, let eta = message.headers.eta.flatMap(CeleryTime.parse) {
-            let wait = eta.date.timeIntervalSinceNow
-            if wait > 0 {
-                // Held unacknowledged until due, without a slot or prefetch room, as Celery does.
-                schedule.schedule(
-                    QueuedDelivery(delivery: delivery, message: message),
-                    due: ContinuousClock.now.advanced(by: .fromSeconds(wait) ?? .zero))
-                buffer.release()
-                return
-            }
-        }
-        await execute(message, delivery: delivery, definition: definition, logger: taskLogger)
     }
 
     /// Runs a decoded, due task and records its outcome.
-    func execute(_ message: TaskMessage, delivery: Delivery, definition: TaskDefinition, logger: Logger) async {
+    func execute(
+        _ message: TaskMessage, delivery: Delivery, definition: TaskDefinition, acknowledgeFirst: Bool, storeStarted: Bool,
+        logger: Logger
+    ) async {
         let id = message.headers.id
         let shownName = message.headers.shadow ?? message.headers.task
-        let acksLate = definition.options.acksLate ?? workerConfiguration.acksLate
+        let acksLate = !acknowledgeFirst
         // Early ack: acknowledged as the task starts (at most once), as Celery does, so a
         // message that brings the process down is not redelivered to every worker in turn.
         // It goes out as work of its own, like the work after a task, so its round trip
         // overlaps the task and never holds the slot; shutdown waits for it with the rest.
         if !acksLate { await completions.start { await self.finish(delivery) } }
-        if configuration.trackStarted {
+        if storeStarted {
             let started: JSONValue = [
                 "pid": .integer(Int64(ProcessInfo.processInfo.processIdentifier)),
                 "hostname": .string(workerConfiguration.hostname),
@@ -181,5 +185,8 @@ extension CeleryWorker {
         var softLimit: Duration?
         var runtimeSeconds: Double
         var logger: Logger
+
+        /// The name log lines show: the `shadow` name when the message has one.
+        var shownName: String { message.headers.shadow ?? message.headers.task }
     }
 }
