@@ -52,6 +52,7 @@ let package = Package(
             name: "Celery",
             dependencies: [
                 "CeleryProtocol", "CeleryJSON", "CeleryRedis",
+                .product(name: "DequeModule", package: "swift-collections"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

@@ -10,7 +10,7 @@ extension RedisResultBackend {
         -> ChordPartOutcome
     {
         let prefix = QueueKeys.groupResultKey(groupID: groupID)
-        let token = Self.randomHex()
+        let token = RandomUUID.hexToken(bytes: 16)
         let encoded = JSONValue.array([1, .string(taskID), .string(state.rawValue), result]).pythonJSONBytes()
         let expires = expires.map { Int($0.components.seconds) } ?? 0
         let reply = try await ChordScripts.partReturn.run(

@@ -168,12 +168,7 @@ final class RedisResultBackend: Sendable {
 
     /// The member ids of a saved group, in order; `nil` when none is saved.
     func restoreGroup(groupID: String) async throws -> [String]? {
-        let reply = try await connection.send(RedisCommand("GET", QueueKeys.groupResultKey(groupID: groupID))).unwrapped(command: "GET")
-        guard let bytes = reply.bytes else { return nil }
-        guard case .array(let tuple)? = try JSONValue(parsing: bytes)["result"], tuple.count == 2, case .array(let members) = tuple[1] else {
-            throw CeleryError(code: .invalidResult, message: "\(QueueKeys.groupResultKey(groupID: groupID)) is not a saved group")
-        }
-        return members.compactMap { $0.arrayValue?.first?.arrayValue?.first?.stringValue }
+        try await restoreGroupTuples(groupID: groupID)?.compactMap { $0.arrayValue?.first?.arrayValue?.first?.stringValue }
     }
 
     /// The stored document, or `nil` while the task is PENDING (nothing stored).
@@ -216,15 +211,6 @@ final class RedisResultBackend: Sendable {
     /// Deletes the stored result (`AsyncResult.forget()`).
     func forget(taskID: String) async throws {
         try await connection.send(RedisCommand("DEL", QueueKeys.resultKey(taskID: taskID))).unwrapped(command: "DEL")
-    }
-
-    static func randomHex() -> String {
-        (0..<16).map { _ in String(format2(UInt8.random(in: 0...255))) }.joined()
-    }
-
-    private static func format2(_ byte: UInt8) -> String {
-        let digits = String(byte, radix: 16)
-        return digits.count == 1 ? "0" + digits : digits
     }
 
     /// The shared pub/sub listener, started on first use.

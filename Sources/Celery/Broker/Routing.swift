@@ -57,14 +57,9 @@ extension RedisBroker {
     func publishReply(_ envelope: [UInt8], routingKey: String) async throws {
         let members = try await commands.send(RedisCommand("SMEMBERS", "_kombu.binding.reply.celery.pidbox"))
             .unwrapped(command: "SMEMBERS")
-        let separator = Array(QueueKeys.prioritySeparator.utf8)
         for member in members.array ?? [] {
-            guard let bytes = member.bytes else { continue }
-            let fields = bytes.split(separator: separator[0], omittingEmptySubsequences: false)
-            // "rk \x06\x16 pattern \x06\x16 queue": split on 0x06, then drop each 0x16.
-            let parts = fields.enumerated().map { index, part in index == 0 ? Array(part) : Array(part.dropFirst()) }
-            guard parts.count == 3, String(decoding: parts[0], as: UTF8.self) == routingKey else { continue }
-            try await publish(envelope, queue: String(decoding: parts[2], as: UTF8.self), priority: 0)
+            guard let binding = member.bytes.flatMap(QueueKeys.binding(fromMember:)), binding.routingKey == routingKey else { continue }
+            try await publish(envelope, queue: binding.queue, priority: 0)
         }
     }
 

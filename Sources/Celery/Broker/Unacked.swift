@@ -74,8 +74,7 @@ extension RedisBroker {
     ///
     /// - Returns: how many messages were restored; 0 when another worker holds the mutex.
     func restoreVisible(visibilityTimeout: Duration) async throws -> Int {
-        var token = ""
-        for _ in 0..<16 { token += String(UInt8.random(in: 0...255), radix: 16) }
+        let token = RandomUUID.hexToken(bytes: 16)
         let acquired = try await commands.send(RedisCommand("SET", QueueKeys.unackedMutex, token, "NX", "PX", 300_000))
             .unwrapped(command: "SET unacked_mutex")
         guard acquired.string == "OK" else { return 0 }

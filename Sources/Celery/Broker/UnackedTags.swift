@@ -37,10 +37,7 @@ enum UnackedTags {
         private let count = Atomic<UInt64>(0)
 
         init() {
-            var generator = SystemRandomNumberGenerator()
-            let value: UInt64 = generator.next()
-            let digits = String(value, radix: 16)
-            token = String(repeating: "0", count: 16 - digits.count) + digits
+            token = RandomUUID.hexToken(bytes: 8)
         }
 
         /// `<token>.<n>` with a new `n` each call.

@@ -40,7 +40,7 @@ extension CeleryWorker {
                 subscription = try await broker.subscribeFanout(exchange: exchange, onMessage: onRequest)
                 if failures > 0 { logger.info("Remote control: subscribed to \(exchange)") }
                 break
-            } catch let error as any TransportError where !error.isClosed && !stopping.load(ordering: .relaxed) {
+            } catch let error as any TransportError where !error.isClosed && !stopping.isStopped {
                 failures += 1
                 if failures == 1 { logger.error("Remote control: cannot subscribe to \(exchange) yet: \(error); retrying") }
                 try? await Task.sleep(for: .milliseconds(500))
@@ -63,9 +63,7 @@ extension CeleryWorker {
                 }
             }
             group.addTask {
-                while !self.stopping.load(ordering: .relaxed) {
-                    try? await Task.sleep(for: .milliseconds(200))
-                }
+                while await !self.stopping.sleep(for: .seconds(3600)) {}
                 continuation.finish()
             }
         }

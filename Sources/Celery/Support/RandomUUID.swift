@@ -31,4 +31,13 @@ enum RandomUUID {
             return position
         }
     }
+
+    /// `bytes` random bytes as lowercase hex digits (two per byte): claim and lock tokens.
+    static func hexToken(bytes: Int = 8) -> String {
+        var generator = SystemRandomNumberGenerator()
+        return (0..<bytes).map { _ in
+            let byte = UInt8.random(in: 0...255, using: &generator)
+            return (byte < 16 ? "0" : "") + String(byte, radix: 16)
+        }.joined()
+    }
 }

@@ -54,7 +54,7 @@ extension CeleryWorker {
                 storeOutage.succeeded()
                 return true
             } catch let error as any TransportError where error.isConnectionError || error.isOutOfMemory {
-                if stopping.load(ordering: .relaxed) { triesWhileStopping += 1 }
+                if stopping.isStopped { triesWhileStopping += 1 }
                 guard triesWhileStopping <= 20 else {
                     logger.error(
                         "Cannot store the result of \(document.taskID) (\(document.status)) before the worker stopped: \(error)")

@@ -79,18 +79,14 @@ extension CeleryWorker {
     func connectToBroker() async -> Bool {
         var retry = BrokerConnectionRetry(maxRetries: workerConfiguration.brokerConnectionMaxRetries)
         var backoff = Backoff()
-        while !stopping.load(ordering: .relaxed), !Task.isCancelled {
+        while !stopping.isStopped, !Task.isCancelled {
             do {
                 try await broker.ping()
                 logger.info("Connected to \(configuration.redactedBrokerURL)")
                 return true
             } catch {
                 guard let delay = brokerAttemptFailed(error, retry: &retry, backoff: &backoff) else { return false }
-                let clock = ContinuousClock()
-                let deadline = clock.now.advanced(by: delay)
-                while clock.now < deadline, !stopping.load(ordering: .relaxed), !Task.isCancelled {
-                    try? await Task.sleep(for: min(.milliseconds(100), clock.now.duration(to: deadline)))
-                }
+                await stopping.sleep(for: delay)
             }
         }
         return false

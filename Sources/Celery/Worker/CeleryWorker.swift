@@ -37,7 +37,8 @@ public final class CeleryWorker: Service, Sendable {
     package let backend: any ResultStore
     let buffer: DeliveryBuffer
     let schedule = EtaSchedule()
-    let stopping = Atomic<Bool>(false)
+    /// Set when the worker stops taking work; housekeeping loops sleep on it.
+    let stopping = StopSignal()
     /// `gen<pid>@<host>`, as Celery's `origin` header names the publisher.
     let origin = "gen\(ProcessInfo.processInfo.processIdentifier)@\(ProcessInfo.processInfo.hostName)"
     let canvas: CanvasDispatch
@@ -202,6 +203,6 @@ public final class CeleryWorker: Service, Sendable {
         state.finishConcurrencyChanges()
         buffer.shutdown()
         schedule.shutdown()
-        stopping.store(true, ordering: .relaxed)
+        stopping.stop()
     }
 }

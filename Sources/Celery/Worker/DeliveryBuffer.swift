@@ -1,3 +1,4 @@
+import DequeModule
 import Synchronization
 
 /// A delivery waiting for an execution slot; decoded already when it comes back from the
@@ -16,25 +17,15 @@ struct QueuedDelivery: Sendable {
 /// takes back the unstarted ones (``drainUnstarted()``) to return them to their queues.
 final class DeliveryBuffer: Sendable {
     private struct State {
-        var pending: [QueuedDelivery] = []
-        var head = 0
+        var pending: Deque<QueuedDelivery> = []
         var held = 0
         var isShutDown = false
-        var slotWaiters: [CheckedContinuation<QueuedDelivery?, Never>] = []
+        var slotWaiters: Deque<CheckedContinuation<QueuedDelivery?, Never>> = []
         var roomWaiter: CheckedContinuation<Int, Never>?
 
-        var pendingCount: Int { pending.count - head }
+        var pendingCount: Int { pending.count }
 
-        mutating func popFirst() -> QueuedDelivery? {
-            guard head < pending.count else { return nil }
-            let delivery = pending[head]
-            head += 1
-            if head > 64, head * 2 > pending.count {
-                pending.removeFirst(head)
-                head = 0
-            }
-            return delivery
-        }
+        mutating func popFirst() -> QueuedDelivery? { pending.popFirst() }
     }
 
     /// The most messages held at once (concurrency × prefetch multiplier).
@@ -88,7 +79,7 @@ final class DeliveryBuffer: Sendable {
                 }
             }
             if atFront {
-                state.pending.replaceSubrange(state.head..<state.head, with: remaining)
+                state.pending.insert(contentsOf: remaining, at: 0)
             } else {
                 state.pending.append(contentsOf: remaining)
             }
@@ -136,14 +127,14 @@ final class DeliveryBuffer: Sendable {
     }
 
     /// How many messages wait for a slot.
-    var pendingCount: Int { state.withLock { $0.pending.count - $0.head } }
+    var pendingCount: Int { state.withLock { $0.pending.count } }
 
     /// Whether ``shutdown()`` was called.
     var isShutDown: Bool { state.withLock { $0.isShutDown } }
 
     /// The messages waiting for a slot, in order, without taking them.
     func pendingSnapshot() -> [QueuedDelivery] {
-        state.withLock { Array($0.pending[$0.head...]) }
+        state.withLock { Array($0.pending) }
     }
 
     /// Takes every message no slot has started.

@@ -46,13 +46,7 @@ extension CeleryWorker {
     /// while none is held. A failed refresh is logged and tried again at the next interval.
     func etaVisibilityLoop() async {
         let interval = EtaVisibility.refreshInterval(visibilityTimeout: configuration.visibilityTimeout)
-        let clock = ContinuousClock()
-        while !stopping.load(ordering: .relaxed) {
-            let deadline = clock.now.advanced(by: interval)
-            while clock.now < deadline, !stopping.load(ordering: .relaxed) {
-                try? await Task.sleep(for: min(.milliseconds(250), clock.now.duration(to: deadline)))
-            }
-            if stopping.load(ordering: .relaxed) { return }
+        while await !stopping.sleep(for: interval) {
             let tags = EtaVisibility.heldTags(scheduled: schedule.snapshot().map(\.item), pending: buffer.pendingSnapshot())
             guard !tags.isEmpty else { continue }
             do {

@@ -24,32 +24,22 @@ extension CeleryWorker {
     /// `worker-online`, then `worker-heartbeat` every 2 s, as Celery's heartbeat step.
     func heartbeatLoop() async {
         var type = "worker-online"
-        while !stopping.load(ordering: .relaxed) {
+        repeat {
             await events.workerEvent(type, active: state.active.count, processed: state.totals.values.reduce(0, +))
             type = "worker-heartbeat"
-            let clock = ContinuousClock()
-            let deadline = clock.now.advanced(by: .milliseconds(Int(EventDispatcher.heartbeatFrequency * 1000)))
-            while clock.now < deadline, !stopping.load(ordering: .relaxed) {
-                try? await Task.sleep(for: min(.milliseconds(100), clock.now.duration(to: deadline)))
-            }
-        }
+        } while await !stopping.sleep(for: .milliseconds(Int(EventDispatcher.heartbeatFrequency * 1000)))
     }
 
     /// At start-up and then every `visibilityRestoreInterval`, puts back messages any worker
     /// left unacknowledged longer than the visibility timeout (kombu's `restore_visible`).
     func visibilityRestoreLoop() async {
-        while !stopping.load(ordering: .relaxed) {
+        repeat {
             do {
                 let restored = try await broker.restoreVisible(visibilityTimeout: configuration.visibilityTimeout)
                 if restored > 0 { logger.info("Restored \(restored) message(s) unacknowledged past the visibility timeout") }
             } catch {
                 logger.debug("Visibility restore skipped: \(error)")
             }
-            let clock = ContinuousClock()
-            let deadline = clock.now.advanced(by: workerConfiguration.visibilityRestoreInterval)
-            while clock.now < deadline, !stopping.load(ordering: .relaxed) {
-                try? await Task.sleep(for: min(.milliseconds(250), clock.now.duration(to: deadline)))
-            }
-        }
+        } while await !stopping.sleep(for: workerConfiguration.visibilityRestoreInterval)
     }
 }

@@ -62,7 +62,7 @@ extension CeleryWorker {
                 } else if case .retried(let retry) = outcome {
                     document = resultDocument(
                         for: message, queue: delivery.queue, status: .retry, result: retry.exception?.info.jsonValue ?? .null,
-                        traceback: Self.retryTraceback(task: task, reason: retryReason), children: [[[.string(id), nil], nil]],
+                        traceback: TaskResultDocument.retryTraceback(task: task, reason: retryReason), children: [[[.string(id), nil], nil]],
                         dateDone: false)
                 } else {
                     document = resultDocument(
@@ -135,7 +135,7 @@ extension CeleryWorker {
             logger.info("Task \(context.shownName)[\(id)] retry: \(retryReason)")
             fields += [
                 ("exception", .string("Retry(\(PythonRepr.stringRepr(retryReason)))")),
-                ("traceback", .string(Self.retryTraceback(task: message.headers.task, reason: retryReason))),
+                ("traceback", .string(TaskResultDocument.retryTraceback(task: message.headers.task, reason: retryReason))),
             ]
         case .rejected(let reject):
             logger.info("Task \(context.shownName)[\(id)] rejected\(reject.requeue ? " (requeued)" : ""): \(reject.reason ?? "")")
@@ -146,10 +146,6 @@ extension CeleryWorker {
         await events.taskEvent(type, fields)
     }
 
-    /// The traceback Celery stores with RETRY.
-    static func retryTraceback(task: String, reason: String) -> String {
-        "Traceback (most recent call last):\n  File \"<swift-celery>\", line 1, in \(task)\n    (task implemented in Swift)\ncelery.exceptions.Retry: \(reason)\n"
-    }
 
     /// The exception and traceback a failed outcome stores, chains and errbacks carry.
     struct Failure {

@@ -19,10 +19,7 @@ extension CeleryWorker {
     /// A traceback in Python's format for an exception raised by Swift code, so Python's
     /// `AsyncResult.traceback` reads as it would for a Python task.
     static func traceback(for exception: ExceptionInfo, task: String) -> String {
-        let qualified = exception.module == "builtins" ? exception.type : "\(exception.module).\(exception.type)"
-        let text = exception.pythonStr
-        return "Traceback (most recent call last):\n  File \"<swift-celery>\", line 1, in \(task)\n    (task implemented in Swift)\n"
-            + (text.isEmpty ? qualified : "\(qualified): \(text)") + "\n"
+        exception.traceback(inTask: task)
     }
 
     /// Celery's `resultrepr_maxsize`: how much of a result's repr logs and events show.

@@ -59,22 +59,15 @@ extension CeleryWorker {
         }
     }
 
-    /// The result document Celery's backend writes for `message` in `status`.
+    /// The result document Celery's backend writes for `message` in `status`, with this
+    /// worker's `result_extended` fields when the setting is on.
     func resultDocument(
         for message: TaskMessage, queue: String, status: TaskState, result: JSONValue, traceback: String? = nil,
         children: JSONValue = .array([]), dateDone: Bool = true
     ) -> TaskResultDocument {
-        var extended: JSONObject?
-        if configuration.resultExtended {
-            extended = [
-                "name": .string(message.headers.task), "args": .array(message.args), "kwargs": .object(message.kwargs),
-                "worker": .string(workerConfiguration.hostname), "retries": .integer(Int64(message.headers.retries)),
-                "queue": .string(queue),
-            ]
-        }
-        return TaskResultDocument(
-            taskID: message.headers.id, status: status, result: result, traceback: traceback, children: children,
-            dateDone: dateDone ? CeleryTime.isoformat(Date()) : nil, groupID: message.headers.group,
-            parentID: message.headers.parentID, extended: extended)
+        TaskResultDocument(
+            for: message, status: status, result: result, traceback: traceback, children: children,
+            dateDone: dateDone ? Date() : nil,
+            extendedFor: configuration.resultExtended ? (workerConfiguration.hostname, queue) : nil)
     }
 }
