@@ -3,10 +3,10 @@ import Synchronization
 /// Wakes the tasks waiting for something to change (a message published, a result stored),
 /// without losing a wake-up that happens between a caller's look and its wait: a caller reads
 /// ``generation`` before it looks, and ``wait(after:timeout:)`` returns at once when the
-/// generation moved since.
-final class WakeSignal: Sendable {
+/// generation moved since. The worker's ``StopSignal`` and the in-memory transport wait on it.
+package final class WakeSignal: Sendable {
     private struct State {
-        var generation: UInt64 = 0
+        package var generation: UInt64 = 0
         var nextID: UInt64 = 0
         var waiters: [UInt64: CheckedContinuation<Void, Never>] = [:]
         /// Waits whose timeout or cancellation came before they began waiting.
@@ -15,11 +15,14 @@ final class WakeSignal: Sendable {
 
     private let state = Mutex(State())
 
+    /// A signal nothing has waited on yet.
+    package init() {}
+
     /// The number of changes signalled so far.
-    var generation: UInt64 { state.withLock { $0.generation } }
+    package var generation: UInt64 { state.withLock { $0.generation } }
 
     /// Records a change and wakes every waiter.
-    func signal() {
+    package func signal() {
         let waiters = state.withLock { state -> [CheckedContinuation<Void, Never>] in
             state.generation &+= 1
             defer { state.waiters.removeAll() }
@@ -30,7 +33,7 @@ final class WakeSignal: Sendable {
 
     /// Waits until a change after `generation` is signalled, `timeout` passes, or the task is
     /// cancelled; returns at once when one was already signalled.
-    func wait(after generation: UInt64, timeout: Duration) async {
+    package func wait(after generation: UInt64, timeout: Duration) async {
         let id = state.withLock { state -> UInt64 in
             state.nextID &+= 1
             return state.nextID
