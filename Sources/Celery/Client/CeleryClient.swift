@@ -34,9 +34,11 @@ public final class CeleryClient: Sendable {
 
     /// Creates a client; connections open on first use.
     ///
+    /// - Parameters:
+    ///   - configuration: the broker and result backend URLs and Celery's settings.
+    ///   - logger: where the client logs (retried connections, dropped replies); by default
+    ///     nowhere, so a library embedding the client stays quiet unless asked.
     /// - Throws: ``CeleryError`` with code `invalidConfiguration` when a URL cannot be used.
-    /// - Parameter logger: where the client logs (retried connections, dropped replies); by
-    ///   default nowhere, so a library embedding the client stays quiet unless asked.
     public convenience init(configuration: CeleryConfiguration, logger: Logger = CeleryClient.silentLogger) throws {
         let eventLoop = RedisEventLoop()
         do {
