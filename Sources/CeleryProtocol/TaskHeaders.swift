@@ -69,6 +69,12 @@ public struct TaskHeaders: Sendable, Hashable {
         get { object["parent_id"]?.stringValue }
         set { object["parent_id"] = newValue.map(JSONValue.string) ?? .null }
     }
+    /// The `compression` kombu writes for a compressed body (`application/x-gzip`, ...);
+    /// ``TaskMessage/envelopeBytes()`` compresses the body with it.
+    public var compression: String? {
+        get { object["compression"]?.stringValue }
+        set { object["compression"] = newValue.map(JSONValue.string) }
+    }
     /// `repr` of the arguments, for logs.
     public var argsrepr: String? { object["argsrepr"]?.stringValue }
     /// `repr` of the keyword arguments, for logs.

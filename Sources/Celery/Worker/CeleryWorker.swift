@@ -81,7 +81,7 @@ public final class CeleryWorker: Service, Sendable {
         _ = try TransportScheme(url: configuration.resultBackendURL, role: .resultBackend)
         do {
             broker = try RedisBroker(url: configuration.brokerURL, eventLoop: eventLoop)
-            backend = try RedisResultBackend(url: configuration.resultBackendURL, expires: configuration.resultExpires, eventLoop: eventLoop)
+            backend = try RedisResultBackend(url: configuration.resultBackendURL, expires: configuration.resultExpires, eventLoop: eventLoop, compression: configuration.resultCompression)
         } catch {
             throw CeleryError(code: .invalidConfiguration, message: "\(error)")
         }
@@ -95,7 +95,7 @@ public final class CeleryWorker: Service, Sendable {
             limit: workerConfiguration.concurrency * workerConfiguration.prefetchMultiplier * 2, executor: taskExecutor)
         events = EventDispatcher(broker: broker, state: state, hostname: workerConfiguration.hostname, logger: logger)
         canvas = CanvasDispatch(
-            broker: broker, backend: backend, builder: TaskMessageBuilder(defaultQueue: configuration.defaultQueue, routes: configuration.taskRoutes),
+            broker: broker, backend: backend, builder: TaskMessageBuilder(configuration: configuration),
             registry: registry, logger: logger)
     }
 
