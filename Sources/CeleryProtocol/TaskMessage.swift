@@ -137,7 +137,13 @@ extension TaskMessage {
                 reason: "'\(contentType)' is not accepted (accepted: \(options.acceptedContentTypes.sorted().joined(separator: ", ")))"
                     + (contentType == "application/x-python-serialize" ? "; pickle is never decoded" : ""))
         }
-        let contentEncoding = try envelope.optionalString("content-encoding", field: "content-encoding") ?? "utf-8"
+        // kombu's `(content_encoding or 'utf-8').lower()`: falsy is utf-8, a non-string fails.
+        let contentEncoding: String
+        switch envelope["content-encoding"] {
+        case .string(let text)? where !text.isEmpty: contentEncoding = text
+        case let other? where !other.isPythonFalsy: throw ProtocolError.wrongType("content-encoding", expected: "a string", got: other)
+        default: contentEncoding = "utf-8"
+        }
         guard case .object(let propertiesObject)? = envelope["properties"] else {
             throw ProtocolError(code: .missingField, field: "properties", reason: "must be an object")
         }
@@ -171,7 +177,9 @@ extension TaskMessage {
             throw ProtocolError(code: .missingField, field: "body", reason: "must be a string")
         }
         var bodyBytes: [UInt8]
-        switch properties.bodyEncoding {
+        // kombu's `decode_body`: `base64` is its one codec, a falsy encoding leaves the body as
+        // it is, any other name fails its codec lookup (`utf-8` included).
+        switch propertiesObject["body_encoding"] {
         case "base64"?:
             let decoded: [UInt8]?
             if let split {
@@ -184,10 +192,12 @@ extension TaskMessage {
                 throw ProtocolError(code: .malformedBody, field: "body", reason: "is not valid base64")
             }
             bodyBytes = decoded
-        case nil, "utf-8"?:
+        case let other? where !other.isPythonFalsy:
+            throw ProtocolError(
+                code: .unsupportedEncoding, field: "properties.body_encoding",
+                reason: "\(other.stringValue.map { "'\($0)'" } ?? other.typeName) is not supported (kombu's Redis transport knows base64 only)")
+        default:
             bodyBytes = split.map { Array(raw[$0.body]) } ?? Array(parsedBodyText.utf8)
-        case let other?:
-            throw ProtocolError(code: .unsupportedEncoding, field: "properties.body_encoding", reason: "'\(other)' is not supported")
         }
         if let compression {
             do {
@@ -213,10 +223,11 @@ extension TaskMessage {
             guard case .object(let kwargs) = parts[1] else {
                 throw ProtocolError.wrongType("body.kwargs", expected: "an object", got: parts[1])
             }
+            // Celery's `dict(..., **embed or {})`: a falsy embed (null, `[]`) is none.
             let embed: JSONObject
             switch parts[2] {
-            case .object(let object): embed = object
-            case .null: embed = TaskMessage.emptyEmbed
+            case .object(let object) where !object.isEmpty: embed = object
+            case let other where other.isPythonFalsy: embed = TaskMessage.emptyEmbed
             default: throw ProtocolError.wrongType("body.embed", expected: "an object", got: parts[2])
             }
             self.init(
@@ -255,17 +266,19 @@ extension TaskMessage {
         guard case .object(let fields) = body else {
             throw ProtocolError(code: .missingField, field: "headers.task", reason: "is required (and the body is not a protocol-1 task either)")
         }
+        // Celery's `proto1_to_proto2`: `body.get('args', ())`, `body.get('kwargs', {})`, and
+        // kwargs must be a mapping (a null or `[]` one is refused there; null args fail the call).
         var args: [JSONValue] = []
         switch fields["args"] {
-        case nil, .null?: break
+        case nil: break
         case .array(let values)?: args = values
         case let other?: throw ProtocolError.wrongType("body.args", expected: "an array", got: other)
         }
         var kwargs = JSONObject()
         switch fields["kwargs"] {
-        case nil, .null?: break
+        case nil: break
         case .object(let values)?: kwargs = values
-        case let other?: throw ProtocolError.wrongType("body.kwargs", expected: "an object", got: other)
+        case let other?: throw ProtocolError.wrongType("body.kwargs", expected: "a mapping (Task keyword arguments must be a mapping)", got: other)
         }
         var headers = JSONObject()
         headers["lang"] = "py"
@@ -273,6 +286,8 @@ extension TaskMessage {
             headers[key] = fields[key] ?? .null
         }
         headers["retries"] = fields["retries"] ?? .integer(0)
+        // `body['group'] = body['taskset']` whenever the body has a taskset.
+        if let taskset = fields["taskset"] { headers["group"] = taskset }
         headers["root_id"] = fields["root_id"] ?? fields["id"] ?? .null
         headers["argsrepr"] = .string(PythonRepr.tupleRepr(args))
         headers["kwargsrepr"] = .string(PythonRepr.dictRepr(kwargs))
