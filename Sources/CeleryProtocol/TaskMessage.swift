@@ -177,8 +177,8 @@ extension TaskMessage {
             throw ProtocolError(code: .missingField, field: "body", reason: "must be a string")
         }
         var bodyBytes: [UInt8]
-        // kombu's `decode_body`: `base64` is its one codec, a falsy encoding leaves the body as
-        // it is, any other name fails its codec lookup (`utf-8` included).
+        // kombu's `decode_body`: a falsy encoding or `utf-8` (any case) leaves the body as it
+        // is, `base64` is its one codec, any other name fails its codec lookup.
         switch propertiesObject["body_encoding"] {
         case "base64"?:
             let decoded: [UInt8]?
@@ -192,10 +192,10 @@ extension TaskMessage {
                 throw ProtocolError(code: .malformedBody, field: "body", reason: "is not valid base64")
             }
             bodyBytes = decoded
-        case let other? where !other.isPythonFalsy:
+        case let other? where !other.isPythonFalsy && other.stringValue?.lowercased() != "utf-8":
             throw ProtocolError(
                 code: .unsupportedEncoding, field: "properties.body_encoding",
-                reason: "\(other.stringValue.map { "'\($0)'" } ?? other.typeName) is not supported (kombu's Redis transport knows base64 only)")
+                reason: "\(other.stringValue.map { "'\($0)'" } ?? other.typeName) is not supported (kombu's Redis transport knows base64 and utf-8)")
         default:
             bodyBytes = split.map { Array(raw[$0.body]) } ?? Array(parsedBodyText.utf8)
         }

@@ -51,6 +51,7 @@ struct LeniencyTests {
         ("content-encoding null", envelope(contentEncoding: "null")),
         ("compression \"\"", envelope(headers: "{\(v2), \"compression\": \"\"}")),
         ("body_encoding null", envelope(bodyEncoding: "null")),
+        ("body_encoding utf-8, any case", envelope(bodyEncoding: #""UTF-8""#)),
     ])
     func accepted(_ name: String, _ raw: [UInt8]) throws {
         let message = try TaskMessage(envelope: raw)
@@ -61,8 +62,9 @@ struct LeniencyTests {
     @Test("refused, with the reason, where Python does not run the task", arguments: [
         // kombu's `headers.get` / Celery's `message.headers['task']` fail on a non-empty non-dict.
         ("envelope headers [1]", envelope(headers: "[1]"), "headers"),
-        // decode_body: 'base64' is the one codec of kombu's Redis transport.
-        ("body_encoding utf-8", envelope(body: "[[1, 2], {}, null]", bodyEncoding: #""utf-8""#), "properties.body_encoding"),
+        // decode_body: 'base64' is the one codec of kombu's Redis transport (case-sensitive).
+        ("body_encoding hex", envelope(bodyEncoding: #""hex""#), "properties.body_encoding"),
+        ("body_encoding BASE64", envelope(bodyEncoding: #""BASE64""#), "properties.body_encoding"),
         ("content-encoding 5", envelope(contentEncoding: "5"), "content-encoding"),
         ("compression 1", envelope(headers: "{\(v2), \"compression\": 1}"), "headers.compression"),
         ("compression unknown", envelope(headers: "{\(v2), \"compression\": \"snappy\"}"), "headers.compression"),
