@@ -156,3 +156,21 @@ def test_swift_client_compressed_and_protocol_1_messages_run_on_a_python_worker(
                    "--broker", redis_url)
     assert cp.returncode == 1, (cp.stdout, cp.stderr)
     assert "from swift" in cp.stderr
+
+
+def test_cli_peek_and_decode_read_compressed_messages(celery_client, swift_cli, redis_client, redis_url):
+    redis_client.delete("n-peek")
+    sent = [celery_client.tasks["tasks.add"].apply_async((i, 1), compression=codec, queue="n-peek")
+            for i, codec in enumerate(CODECS)]
+    cp = swift_cli("peek", "n-peek", "--limit", "10", "--broker", redis_url)
+    assert cp.returncode == 0, cp.stderr
+    lines = [json.loads(line) for line in cp.stdout.splitlines() if line.strip()]
+    by_id = {line.get("headers", {}).get("id"): line for line in lines}
+    for i, result in enumerate(sent):
+        assert by_id[result.id]["args"] == [i, 1], by_id.get(result.id)
+    raw = redis_client.lrange("n-peek", 0, 0)[0]
+    cp = swift_cli("decode", input=raw)
+    assert cp.returncode == 0, cp.stderr
+    assert json.loads(cp.stdout)["headers"]["compression"] in {
+        "application/x-gzip", "application/x-bz2", "application/x-lzma", "application/zstd", "application/x-brotli"}
+    redis_client.delete("n-peek")
