@@ -174,3 +174,14 @@ def test_cli_peek_and_decode_read_compressed_messages(celery_client, swift_cli, 
     assert json.loads(cp.stdout)["headers"]["compression"] in {
         "application/x-gzip", "application/x-bz2", "application/x-lzma", "application/zstd", "application/x-brotli"}
     redis_client.delete("n-peek")
+
+
+def test_cli_call_compression_flag(swift_cli, swift_worker, redis_url):
+    for codec in ("brotli", "xz"):
+        cp = swift_cli("call", "tasks.add", "--args", "[5, 6]", "--compression", codec, "--wait", "--timeout", "30",
+                       "--broker", redis_url)
+        assert cp.returncode == 0, cp.stderr
+        assert cp.stdout.strip() == "11"
+    cp = swift_cli("call", "tasks.add", "--args", "[5, 6]", "--compression", "snappy", "--broker", redis_url)
+    assert cp.returncode == 4, (cp.returncode, cp.stderr)
+    assert "unknown compression 'snappy'" in cp.stderr
