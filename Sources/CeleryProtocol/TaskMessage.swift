@@ -219,7 +219,13 @@ extension TaskMessage {
             guard case .array(let parts) = body, parts.count == 3 else {
                 throw ProtocolError(code: .malformedBody, field: "body", reason: "must be [args, kwargs, embed]")
             }
-            guard case .array(let args) = parts[0] else { throw ProtocolError.wrongType("body.args", expected: "an array", got: parts[0]) }
+            // `fun(*args)`: an empty object (a PHP client's `{}`) unpacks to no arguments.
+            let args: [JSONValue]
+            switch parts[0] {
+            case .array(let values): args = values
+            case .object(let members) where members.isEmpty: args = []
+            default: throw ProtocolError.wrongType("body.args", expected: "an array", got: parts[0])
+            }
             guard case .object(let kwargs) = parts[1] else {
                 throw ProtocolError.wrongType("body.kwargs", expected: "an object", got: parts[1])
             }
@@ -272,6 +278,7 @@ extension TaskMessage {
         switch fields["args"] {
         case nil: break
         case .array(let values)?: args = values
+        case .object(let members)? where members.isEmpty: break
         case let other?: throw ProtocolError.wrongType("body.args", expected: "an array", got: other)
         }
         var kwargs = JSONObject()
