@@ -128,6 +128,30 @@ struct LeniencyTests {
 
 @Suite("Protocol 1 as Celery's as_task_v1 writes it")
 struct ProtocolOneEncodingTests {
+    @Test("a chain's rest becomes nested link callbacks, as in Celery's protocol-1 chain")
+    func chainAsCallbacks() throws {
+        var message = try TaskMessage(envelope: Fixtures.bytes("messages", "chain.json"))
+        message.encodingProtocol = 1
+        let body = try JSONValue(parsing: message.protocolOneEnvelope().body)
+        let reference = try TaskMessage(envelope: Fixtures.bytes("messages", "protocol_v1_chain.json"))
+        let callbacks = try #require(body["callbacks"]?.arrayValue)
+        let expected = try #require(reference.embed["callbacks"]?.arrayValue)
+        #expect(callbacks.count == 1 && expected.count == 1)
+        // Same shape as Celery's (ids and reply_to differ between the two captures).
+        func shape(_ value: JSONValue) -> JSONValue {
+            guard case .object(var signature) = value else { return value }
+            guard case .object(var options)? = signature["options"] else { return value }
+            options["task_id"] = "-"
+            options["reply_to"] = "-"
+            if case .array(let links)? = options["link"] { options["link"] = .array(links.map(shape)) }
+            signature["options"] = .object(options)
+            return .object(signature)
+        }
+        #expect(shape(callbacks[0]) == shape(expected[0]))
+        #expect(shape(callbacks[0]).pythonJSONBytes() == shape(expected[0]).pythonJSONBytes())
+        #expect(body["chain"] == nil)
+    }
+
     @Test("the captured protocol-1 message re-encodes to Celery's body, key for key")
     func capturedRoundTrip() throws {
         for file in ["protocol_v1.json", "protocol_v1_eta_expires.json", "protocol_v1_chain.json"] {

@@ -185,3 +185,18 @@ def test_cli_call_compression_flag(swift_cli, swift_worker, redis_url):
     cp = swift_cli("call", "tasks.add", "--args", "[5, 6]", "--compression", "snappy", "--broker", redis_url)
     assert cp.returncode == 4, (cp.returncode, cp.stderr)
     assert "unknown compression 'snappy'" in cp.stderr
+
+
+def test_swift_client_protocol_1_chain_runs_on_a_python_worker(celery_client, swift_cli, compressed_python_worker,
+                                                               redis_client, tmp_path, redis_url):
+    """Under task_protocol = 1 a chain is linked through callbacks, as Celery links it."""
+    from celery import chain
+    compressed_python_worker()
+    add = celery_client.tasks["tasks.add"]
+    workflow = chain(add.s(1, 2).set(queue="pyz"), add.s(3).set(queue="pyz"), add.s(4).set(queue="pyz"))
+    v1config = tmp_path / "v1config.py"
+    v1config.write_text("task_protocol = 1\n")
+    cp = swift_cli("apply", json.dumps(workflow), "--config", v1config, "--broker", redis_url)
+    assert cp.returncode == 0, cp.stderr
+    (last_id,) = cp.stdout.split()
+    assert celery_client.AsyncResult(last_id).get(timeout=30) == 10
