@@ -95,7 +95,7 @@ def test_decompression_bomb_stops_at_the_limit(procs, redis_url, subprocess_env,
 
 
 def test_swift_worker_stores_compressed_results_python_reads_them(procs, redis_url, subprocess_env, celery_client,
-                                                                  redis_client):
+                                                                  redis_client, compressed_python_worker):
     env = dict(subprocess_env, CELERY_RESULT_COMPRESSION="gzip")
     worker = start_worker(procs, redis_url, env, celery_client, "n-rz", "swift-rz@%h", "swift-worker-rz")
     try:
@@ -112,20 +112,33 @@ def test_swift_worker_stores_compressed_results_python_reads_them(procs, redis_u
         with pytest.raises(ValueError, match="compressed failure"):
             bad.get(timeout=30)
         assert redis_client.get(f"celery-task-meta-{bad.id}").startswith(prefix)
+        # A chord: its parts are counted through compressed entries, as Celery 5.7 stores them.
+        from celery import chord
+        add, tsum = celery_client.tasks["tasks.add"], celery_client.signature("tasks.tsum")
+        workflow = chord([add.s(i, i).set(queue="n-rz") for i in range(4)], tsum.set(queue="n-rz"))
+        assert workflow.apply_async().get(timeout=30) == 12
+        # Mixed: members on a Python worker storing compressed parts too; whichever worker
+        # records the last part reads the other's compressed entries.
+        compressed_python_worker()
+        header = [add.s(1, 1).set(queue="pyz"), add.s(2, 2).set(queue="n-rz"), add.s(3, 3).set(queue="pyz"),
+                  add.s(4, 4).set(queue="n-rz")]
+        for _ in range(3):
+            assert chord(header, tsum.set(queue="n-rz")).apply_async().get(timeout=30) == 20
     finally:
         worker.stop_and_check()
 
 
 def test_swift_client_compressed_and_protocol_1_messages_run_on_a_python_worker(
         swift_cli, redis_client, compressed_python_worker, tmp_path, redis_url):
-    redis_client.delete("pyz")
+    # Published to a queue nobody consumes, read there, then handed to the Python worker's queue.
+    redis_client.delete("n-park")
     config = tmp_path / "celeryconfig.py"
     config.write_text("task_compression = 'bzip2'\n")
-    cp = swift_cli("call", "tasks.add", "--args", "[40, 2]", "--queue", "pyz", "--json", "--config", config,
+    cp = swift_cli("call", "tasks.add", "--args", "[40, 2]", "--queue", "n-park", "--json", "--config", config,
                    "--broker", redis_url)
     assert cp.returncode == 0, cp.stderr
     compressed_id = json.loads(cp.stdout)["task_id"]
-    envelope = _entry(redis_client, "pyz")
+    envelope = _entry(redis_client, "n-park")
     assert envelope["headers"]["compression"] == "application/x-bz2"
     assert envelope["content-encoding"] == "utf-8" and envelope["properties"]["body_encoding"] == "base64"
     body = json.loads(decompress(base64.b64decode(envelope["body"]), "application/x-bz2"))
@@ -133,17 +146,20 @@ def test_swift_client_compressed_and_protocol_1_messages_run_on_a_python_worker(
 
     v1config = tmp_path / "v1config.py"
     v1config.write_text("task_protocol = 1\ntask_compression = 'gzip'\n")
-    cp = swift_cli("call", "tasks.add", "--args", "[1, 2]", "--kwargs", "{}", "--queue", "pyz", "--json",
+    cp = swift_cli("call", "tasks.add", "--args", "[1, 2]", "--kwargs", "{}", "--queue", "n-park", "--json",
                    "--config", v1config, "--broker", redis_url)
     assert cp.returncode == 0, cp.stderr
     v1_id = json.loads(cp.stdout)["task_id"]
-    envelope = _entry(redis_client, "pyz")
+    envelope = _entry(redis_client, "n-park")
     assert "task" not in envelope["headers"], envelope["headers"]
     assert envelope["headers"] == {"compression": "application/x-gzip"}
     v1body = json.loads(zlib.decompress(base64.b64decode(envelope["body"])))
     assert list(v1body) == ["task", "id", "args", "kwargs", "group", "group_index", "retries", "eta", "expires",
                             "utc", "callbacks", "errbacks", "timelimit", "taskset", "chord"]
     assert v1body["task"] == "tasks.add" and v1body["id"] == v1_id and v1body["args"] == [1, 2]
+    for raw in reversed(redis_client.lrange("n-park", 0, -1)):
+        redis_client.lpush("pyz", raw)
+    redis_client.delete("n-park")
 
     compressed_python_worker()
     # The Python worker stores compressed results; the Swift client reads them unconfigured.
