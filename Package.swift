@@ -32,12 +32,18 @@ let package = Package(
         // C libraries, seen only by the one Swift target that wraps each.
         .systemLibrary(name: "CHiredis", pkgConfig: "hiredis", providers: [.apt(["libhiredis-dev"])]),
         .systemLibrary(name: "CJansson", pkgConfig: "jansson", providers: [.apt(["libjansson-dev"])]),
+        // zlib, bzip2, xz, zstd and brotli: kombu's message compressions.
+        .systemLibrary(
+            name: "CCompression", pkgConfig: "zlib",
+            providers: [.apt(["zlib1g-dev", "libbz2-dev", "liblzma-dev", "libzstd-dev", "libbrotli-dev"])]
+        ),
 
         // jansson's parser with its tree in a per-thread arena (one allocation per parse, not one per node).
         .target(name: "CJanssonArena", dependencies: ["CJansson"]),
 
         // Thin Swift layers over the C libraries.
         .target(name: "CeleryJSON", dependencies: ["CJansson", "CJanssonArena"], swiftSettings: swiftSettings),
+        .target(name: "CeleryCompression", dependencies: ["CCompression"], swiftSettings: swiftSettings),
         .target(
             name: "CeleryRedis",
             dependencies: ["CHiredis", .product(name: "HeapModule", package: "swift-collections")],
@@ -45,7 +51,7 @@ let package = Package(
         ),
 
         // Celery protocol v2 as pure values: envelope, headers, body, result documents. No I/O.
-        .target(name: "CeleryProtocol", dependencies: ["CeleryJSON"], swiftSettings: swiftSettings),
+        .target(name: "CeleryProtocol", dependencies: ["CeleryJSON", "CeleryCompression"], swiftSettings: swiftSettings),
 
         // The public library: client, worker runtime, Redis broker and result backend.
         .target(
@@ -113,6 +119,7 @@ let package = Package(
         ),
 
         .testTarget(name: "CeleryJSONTests", dependencies: ["CeleryJSON"], swiftSettings: swiftSettings),
+        .testTarget(name: "CeleryCompressionTests", dependencies: ["CeleryCompression"], swiftSettings: swiftSettings),
         .testTarget(
             name: "CeleryProtocolTests",
             dependencies: ["CeleryProtocol", "CeleryJSON"],

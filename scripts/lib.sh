@@ -15,6 +15,12 @@ ensure_system_packages() {
     command -v redis-cli >/dev/null || missing+=(redis-tools)
     pkg-config --exists hiredis 2>/dev/null || missing+=(libhiredis-dev)
     pkg-config --exists jansson 2>/dev/null || missing+=(libjansson-dev)
+    # kombu's compressions (CCompression): zlib, bzip2 (no .pc file), xz, zstd, brotli.
+    pkg-config --exists zlib 2>/dev/null || missing+=(zlib1g-dev)
+    [ -f /usr/include/bzlib.h ] || missing+=(libbz2-dev)
+    pkg-config --exists liblzma 2>/dev/null || missing+=(liblzma-dev)
+    pkg-config --exists libzstd 2>/dev/null || missing+=(libzstd-dev)
+    pkg-config --exists libbrotlienc libbrotlidec 2>/dev/null || missing+=(libbrotli-dev)
     command -v pkg-config >/dev/null || missing+=(pkg-config)
     if [ ${#missing[@]} -gt 0 ]; then
         log "Installing ${missing[*]}"

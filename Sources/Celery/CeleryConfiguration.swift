@@ -30,6 +30,16 @@ public struct CeleryConfiguration: Sendable {
     public var resultExtended: Bool = false
     /// `task_routes`: the queue for tasks sent without one, by name or glob, first match wins.
     public var taskRoutes: [TaskRoute] = []
+    /// `task_compression`: the compression of the task messages this client (or a worker
+    /// publishing callbacks and canvases) sends, as kombu's content type (`application/x-gzip`,
+    /// ...); `nil` sends them uncompressed. Compressed messages are read whatever this says.
+    public var taskCompression: String?
+    /// `result_compression` (Celery 5.7): the compression of the results a worker stores, as a
+    /// content type; `nil` stores plain JSON. Compressed results are read whatever this says.
+    public var resultCompression: String?
+    /// `task_protocol`: the message protocol sent, 2 (Celery's default) or 1 (`as_task_v1`).
+    /// Both are read whatever this says.
+    public var taskProtocol: Int = 2
 
     /// The queue `task_routes` gives the task `name`, if any.
     public func routedQueue(forTask name: String) -> String? {

@@ -31,7 +31,8 @@ public struct CelerySettings: Sendable {
         "broker_transport_options", "task_routes", "accept_content", "task_serializer", "result_serializer",
         "worker_prefetch_multiplier", "worker_concurrency", "task_acks_late", "task_time_limit", "task_soft_time_limit",
         "worker_send_task_events", "task_queues", "worker_pool", "worker_max_message_size",
-        "broker_connection_max_retries",
+        "broker_connection_max_retries", "task_compression", "result_compression", "task_protocol",
+        "worker_max_decompressed_size",
     ]
 
     /// Settings with these values.
@@ -141,6 +142,27 @@ public struct CelerySettings: Sendable {
                 throw mismatch("worker_max_message_size", "a positive number of bytes")
             }
             configuration.decoding.maximumMessageSize = Int(bytes)
+        }
+        // swift-celery's own: the largest body a compressed one may expand to (bytes; default
+        // worker_max_message_size), so a decompression bomb is refused, not expanded.
+        if let limit = values["worker_max_decompressed_size"], !limit.isNull {
+            guard let bytes = limit.integerValue, bytes > 0, bytes <= Int64(Int.max) else {
+                throw mismatch("worker_max_decompressed_size", "a positive number of bytes")
+            }
+            configuration.decoding.maximumDecompressedSize = Int(bytes)
+        }
+        for name in ["task_compression", "result_compression"] {
+            guard let compression = try string(name), !compression.isEmpty else { continue }
+            guard let contentType = ResultPayload.compressionContentType(named: compression) else {
+                throw CeleryError(
+                    code: .invalidConfiguration,
+                    message: "\(name) = '\(compression)': unknown compression (supported: gzip/zlib, bzip2, lzma/xz, zstd, brotli)")
+            }
+            if name == "task_compression" { configuration.taskCompression = contentType } else { configuration.resultCompression = contentType }
+        }
+        if let version = try integer("task_protocol") {
+            guard version == 1 || version == 2 else { throw mismatch("task_protocol", "1 or 2") }
+            configuration.taskProtocol = version
         }
     }
 

@@ -1,4 +1,5 @@
 public import CeleryJSON
+internal import CeleryCompression
 
 /// A Celery task message: the kombu envelope and the task it carries.
 ///
@@ -22,6 +23,9 @@ public struct TaskMessage: Sendable, Hashable {
     public var embed: JSONObject
     /// The protocol the message arrived in (1 or 2).
     public var protocolVersion: Int
+    /// The protocol ``envelopeBytes()`` writes: 2, or 1 for a client with `task_protocol = 1`
+    /// (Celery's `as_task_v1`). A decoded message is re-sent as protocol 2, as Celery's worker does.
+    public var encodingProtocol: Int = 2
 
     /// The `embed` Celery writes when there is no canvas: every key present and null.
     public static let emptyEmbed = JSONObject([
@@ -50,12 +54,17 @@ public struct TaskMessage: Sendable, Hashable {
     }
 
     /// The whole queue entry as kombu writes it: `body` (base64), `content-encoding`,
-    /// `content-type`, `headers`, `properties`, in that order.
+    /// `content-type`, `headers`, `properties`, in that order. When the headers name a
+    /// `compression` (`application/x-gzip`, ... or an alias), the body is compressed with it
+    /// before base64, as kombu's producer does; ``encodingProtocol`` 1 writes Celery's
+    /// protocol-1 form (``protocolOneEnvelope()``).
     public func envelopeBytes() -> [UInt8] {
+        let (body, envelopeHeaders) = encodingProtocol == 1 ? protocolOneEnvelope() : (bodyBytes(), headers.object)
+        let compressed = headers.compression.flatMap(Compression.init(named:)).map { $0.compress(body) } ?? body
         let envelope = JSONObject([
-            ("body", .string(String(decoding: Base64.encode(bodyBytes()), as: UTF8.self))),
+            ("body", .string(String(decoding: Base64.encode(compressed), as: UTF8.self))),
             ("content-encoding", .string(contentEncoding)), ("content-type", .string(contentType)),
-            ("headers", .object(headers.object)), ("properties", .object(properties.object)),
+            ("headers", .object(envelopeHeaders)), ("properties", .object(properties.object)),
         ])
         return JSONValue.object(envelope).pythonJSONBytes()
     }
@@ -70,16 +79,20 @@ public struct MessageDecodingOptions: Sendable, Hashable {
     public var maximumMessageSize: Int
     /// How deeply the body's JSON may nest.
     public var maximumDepth: Int
+    /// The largest body a compressed one may expand to, in bytes; decompression stops there
+    /// and the message is rejected (a decompression bomb). `nil`: ``maximumMessageSize``.
+    public var maximumDecompressedSize: Int?
 
     /// JSON only, 512 MiB (Redis's own largest string, `proto-max-bulk-len`; kombu sets no
     /// limit), 256 levels.
     public init(
         acceptedContentTypes: Set<String> = ["application/json"], maximumMessageSize: Int = 512 << 20,
-        maximumDepth: Int = JSONValue.defaultMaximumDepth
+        maximumDepth: Int = JSONValue.defaultMaximumDepth, maximumDecompressedSize: Int? = nil
     ) {
         self.acceptedContentTypes = acceptedContentTypes
         self.maximumMessageSize = maximumMessageSize
         self.maximumDepth = maximumDepth
+        self.maximumDecompressedSize = maximumDecompressedSize
     }
 }
 
@@ -124,7 +137,13 @@ extension TaskMessage {
                 reason: "'\(contentType)' is not accepted (accepted: \(options.acceptedContentTypes.sorted().joined(separator: ", ")))"
                     + (contentType == "application/x-python-serialize" ? "; pickle is never decoded" : ""))
         }
-        let contentEncoding = try envelope.optionalString("content-encoding", field: "content-encoding") ?? "utf-8"
+        // kombu's `(content_encoding or 'utf-8').lower()`: falsy is utf-8, a non-string fails.
+        let contentEncoding: String
+        switch envelope["content-encoding"] {
+        case .string(let text)? where !text.isEmpty: contentEncoding = text
+        case let other? where !other.isPythonFalsy: throw ProtocolError.wrongType("content-encoding", expected: "a string", got: other)
+        default: contentEncoding = "utf-8"
+        }
         guard case .object(let propertiesObject)? = envelope["properties"] else {
             throw ProtocolError(code: .missingField, field: "properties", reason: "must be an object")
         }
@@ -134,19 +153,33 @@ extension TaskMessage {
         }
         var headersObject = JSONObject()
         switch envelope["headers"] {
-        case nil, .null?: break
         case .object(let object)?: headersObject = object
-        case let other?: throw ProtocolError.wrongType("headers", expected: "an object", got: other)
+        // kombu's `self.headers = headers or {}`: any falsy value (`[]` from PHP or Node
+        // clients, `""`, `0`, `false`, null) is no headers; anything else fails its `.get`.
+        case let other? where !other.isPythonFalsy: throw ProtocolError.wrongType("headers", expected: "an object", got: other)
+        default: break
         }
-        if let compression = try headersObject.optionalString("compression", field: "headers.compression") {
-            throw ProtocolError(
-                code: .unsupportedEncoding, field: "headers.compression", reason: "compressed bodies ('\(compression)') are not supported")
+        // kombu decompresses when the header is truthy; a non-string one fails its lookup.
+        var compression: Compression?
+        switch headersObject["compression"] {
+        case .string(let name)? where !name.isEmpty:
+            guard let known = Compression(named: name) else {
+                throw ProtocolError(
+                    code: .unsupportedEncoding, field: "headers.compression",
+                    reason: "unsupported compression '\(name)' (supported: \(Compression.all.map(\.contentType).joined(separator: ", ")))")
+            }
+            compression = known
+        case let other? where !other.isPythonFalsy:
+            throw ProtocolError.wrongType("headers.compression", expected: "a string", got: other)
+        default: break
         }
         guard case .string(let parsedBodyText)? = envelope["body"] else {
             throw ProtocolError(code: .missingField, field: "body", reason: "must be a string")
         }
-        let bodyBytes: [UInt8]
-        switch properties.bodyEncoding {
+        var bodyBytes: [UInt8]
+        // kombu's `decode_body`: a falsy encoding or `utf-8` (any case) leaves the body as it
+        // is, `base64` is its one codec, any other name fails its codec lookup.
+        switch propertiesObject["body_encoding"] {
         case "base64"?:
             let decoded: [UInt8]?
             if let split {
@@ -159,10 +192,21 @@ extension TaskMessage {
                 throw ProtocolError(code: .malformedBody, field: "body", reason: "is not valid base64")
             }
             bodyBytes = decoded
-        case nil, "utf-8"?:
+        case let other? where !other.isPythonFalsy && other.stringValue?.lowercased() != "utf-8":
+            throw ProtocolError(
+                code: .unsupportedEncoding, field: "properties.body_encoding",
+                reason: "\(other.stringValue.map { "'\($0)'" } ?? other.typeName) is not supported (kombu's Redis transport knows base64 and utf-8)")
+        default:
             bodyBytes = split.map { Array(raw[$0.body]) } ?? Array(parsedBodyText.utf8)
-        case let other?:
-            throw ProtocolError(code: .unsupportedEncoding, field: "properties.body_encoding", reason: "'\(other)' is not supported")
+        }
+        if let compression {
+            do {
+                bodyBytes = try compression.decompress(bodyBytes, limit: options.maximumDecompressedSize ?? options.maximumMessageSize)
+            } catch {
+                throw ProtocolError(
+                    code: error.code == .limitExceeded ? .tooLarge : .malformedBody, field: "body",
+                    reason: "cannot be decompressed: \(error)")
+            }
         }
         let body: JSONValue
         do {
@@ -175,14 +219,21 @@ extension TaskMessage {
             guard case .array(let parts) = body, parts.count == 3 else {
                 throw ProtocolError(code: .malformedBody, field: "body", reason: "must be [args, kwargs, embed]")
             }
-            guard case .array(let args) = parts[0] else { throw ProtocolError.wrongType("body.args", expected: "an array", got: parts[0]) }
+            // `fun(*args)`: an empty object (a PHP client's `{}`) unpacks to no arguments.
+            let args: [JSONValue]
+            switch parts[0] {
+            case .array(let values): args = values
+            case .object(let members) where members.isEmpty: args = []
+            default: throw ProtocolError.wrongType("body.args", expected: "an array", got: parts[0])
+            }
             guard case .object(let kwargs) = parts[1] else {
                 throw ProtocolError.wrongType("body.kwargs", expected: "an object", got: parts[1])
             }
+            // Celery's `dict(..., **embed or {})`: a falsy embed (null, `[]`) is none.
             let embed: JSONObject
             switch parts[2] {
-            case .object(let object): embed = object
-            case .null: embed = TaskMessage.emptyEmbed
+            case .object(let object) where !object.isEmpty: embed = object
+            case let other where other.isPythonFalsy: embed = TaskMessage.emptyEmbed
             default: throw ProtocolError.wrongType("body.embed", expected: "an object", got: parts[2])
             }
             self.init(
@@ -221,17 +272,20 @@ extension TaskMessage {
         guard case .object(let fields) = body else {
             throw ProtocolError(code: .missingField, field: "headers.task", reason: "is required (and the body is not a protocol-1 task either)")
         }
+        // Celery's `proto1_to_proto2`: `body.get('args', ())`, `body.get('kwargs', {})`, and
+        // kwargs must be a mapping (a null or `[]` one is refused there; null args fail the call).
         var args: [JSONValue] = []
         switch fields["args"] {
-        case nil, .null?: break
+        case nil: break
         case .array(let values)?: args = values
+        case .object(let members)? where members.isEmpty: break
         case let other?: throw ProtocolError.wrongType("body.args", expected: "an array", got: other)
         }
         var kwargs = JSONObject()
         switch fields["kwargs"] {
-        case nil, .null?: break
+        case nil: break
         case .object(let values)?: kwargs = values
-        case let other?: throw ProtocolError.wrongType("body.kwargs", expected: "an object", got: other)
+        case let other?: throw ProtocolError.wrongType("body.kwargs", expected: "a mapping (Task keyword arguments must be a mapping)", got: other)
         }
         var headers = JSONObject()
         headers["lang"] = "py"
@@ -239,6 +293,8 @@ extension TaskMessage {
             headers[key] = fields[key] ?? .null
         }
         headers["retries"] = fields["retries"] ?? .integer(0)
+        // `body['group'] = body['taskset']` whenever the body has a taskset.
+        if let taskset = fields["taskset"] { headers["group"] = taskset }
         headers["root_id"] = fields["root_id"] ?? fields["id"] ?? .null
         headers["argsrepr"] = .string(PythonRepr.tupleRepr(args))
         headers["kwargsrepr"] = .string(PythonRepr.dictRepr(kwargs))

@@ -157,6 +157,18 @@ public struct TaskResultDocument: Sendable, Hashable {
         status.carriesException ? ExceptionInfo(result) : nil
     }
 
+    /// What Python's `AsyncResult.get()` raises for this document: for FAILURE and REVOKED
+    /// (Celery's `PROPAGATE_STATES`) always, whatever the result's shape: the stored
+    /// exception, else (a `null` result, a bare string, from another implementation) an
+    /// `Exception` saying so, as Python's `get()` raises too instead of returning. `nil` for
+    /// every other state.
+    public var propagatedFailure: ExceptionInfo? {
+        guard status == .failure || status == .revoked else { return nil }
+        return exception ?? ExceptionInfo(
+            type: "Exception",
+            arguments: [.string("task \(status.rawValue) without a readable exception (result: \(PythonRepr.repr(result, limit: 200)))")])
+    }
+
     /// The document as Python-compatible JSON, in Celery's field order.
     public func jsonBytes() -> [UInt8] {
         var members: [(String, JSONValue)] = [

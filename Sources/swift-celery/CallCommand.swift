@@ -40,6 +40,9 @@ struct CallCommand: AsyncParsableCommand {
     @Option(help: "Task id to use.")
     var taskId: String?
 
+    @Option(help: "Compress the message as kombu does: gzip/zlib, bzip2, lzma/xz, zstd or brotli (default: task_compression).")
+    var compression: String?
+
     @Flag(help: "Wait for the result and print it.")
     var wait = false
 
@@ -57,6 +60,7 @@ struct CallCommand: AsyncParsableCommand {
         var options = TaskOptions(taskID: taskId, queue: queue, priority: priority)
         options.exchange = exchange
         options.routingKey = routingKey
+        options.compression = compression
         if let countdown { options.countdown = duration(seconds: countdown) }
         if let expires { options.expiresIn = duration(seconds: expires) }
         if let eta {

@@ -76,7 +76,7 @@ func printResult(_ result: AsyncResult, timeout: Double, json: Bool = false, pro
             if document.status != .success { throw ExitCodes.taskFailed }
             return
         }
-        if let exception = document.exception, document.status != .success {
+        if let exception = document.propagatedFailure {
             throw TaskFailedError(
                 taskID: result.id, state: document.status, exception: exception, traceback: document.traceback)
         }

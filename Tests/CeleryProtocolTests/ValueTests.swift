@@ -83,7 +83,7 @@ struct MalformedEnvelopeTests {
         (good.replacingOccurrences(of: "\"W1sx", with: "\"!!!!"), "body", .malformedBody),
         (good.replacingOccurrences(of: "\"task\": \"capmod.add\", ", with: "\"task\": 5, "), "headers.task", .invalidField),
         (good.replacingOccurrences(of: "\"id\": \"9ad875b0\", ", with: ""), "headers.id", .missingField),
-        (good.replacingOccurrences(of: "\"retries\": 0", with: "\"retries\": \"x\""), "headers.retries", .invalidField),
+        (good.replacingOccurrences(of: "\"retries\": 0", with: "\"group\": 5"), "headers.group", .invalidField),
         (good.replacingOccurrences(of: "\"eta\": null", with: "\"eta\": \"soon\""), "headers.eta", .invalidField),
         (good.replacingOccurrences(of: "application/json", with: "application/x-python-serialize"), "content-type", .refusedContentType),
         (good.replacingOccurrences(of: "\"delivery_tag\": \"t1\"", with: "\"x\": 1"), "properties.delivery_tag", .missingField),

@@ -11,7 +11,8 @@ extension RedisResultBackend {
     {
         let prefix = QueueKeys.groupResultKey(groupID: groupID)
         let token = RandomUUID.hexToken(bytes: 16)
-        let encoded = JSONValue.array([1, .string(taskID), .string(state.rawValue), result]).pythonJSONBytes()
+        let encoded = ResultPayload.encode(
+            JSONValue.array([1, .string(taskID), .string(state.rawValue), result]).pythonJSONBytes(), compression: compression)
         let expires = expires.map { Int($0.components.seconds) } ?? 0
         let reply = try await ChordScripts.partReturn.run(
             on: connection, keys: [prefix + ".j", prefix + ".t", prefix + ".s", prefix + ".d", prefix, prefix + ".c"],
@@ -24,7 +25,7 @@ extension RedisResultBackend {
         let stored = try await connection.send(RedisCommand("ZRANGE", prefix + ".j", 0, -1)).unwrapped(command: "ZRANGE .j")
         var results: [(taskID: String, state: TaskState, result: JSONValue)] = []
         for item in stored.array ?? [] {
-            guard let bytes = item.bytes, case .array(let tuple)? = try? JSONValue(parsing: bytes), tuple.count == 4,
+            guard let bytes = item.bytes, case .array(let tuple)? = try? JSONValue(parsing: ResultPayload.decode(bytes)), tuple.count == 4,
                 let tid = tuple[1].stringValue, let state = tuple[2].stringValue
             else { continue }
             results.append((tid, TaskState(rawValue: state), tuple[3]))

@@ -8,6 +8,8 @@ final class RedisResultBackend: Sendable {
     let endpoint: RedisEndpoint
     let connection: RedisConnection
     let expires: Duration?
+    /// `result_compression`: the content type documents are stored compressed with, or `nil`.
+    let compression: String?
     private let listener = Mutex<ResultListener?>(nil)
 
     /// Documents up to ``scriptedStoreLimit``, stored together by one script call per batch.
@@ -18,7 +20,8 @@ final class RedisResultBackend: Sendable {
 
     /// - Parameter eventLoop: where the connection does its I/O (a client's or a worker's
     ///   loop), or `nil` for a dispatch queue of its own.
-    init(url: String, expires: Duration?, eventLoop: RedisEventLoop? = nil) throws {
+    init(url: String, expires: Duration?, eventLoop: RedisEventLoop? = nil, compression: String? = nil) throws {
+        self.compression = compression
         endpoint = try RedisEndpoint(url: url)
         self.eventLoop = eventLoop
         let connection = RedisConnection(endpoint: endpoint, name: "backend", eventLoop: eventLoop)
@@ -48,10 +51,11 @@ final class RedisResultBackend: Sendable {
     @discardableResult
     func store(_ document: TaskResultDocument) async throws -> Bool {
         let key = QueueKeys.resultKey(taskID: document.taskID)
-        let body = document.jsonBytes()
-        guard body.count <= Self.scriptedStoreLimit else {
+        let body = ResultPayload.encode(document.jsonBytes(), compression: compression)
+        // The store script cannot read a compressed document: those are checked here.
+        guard body.count <= Self.scriptedStoreLimit, compression == nil else {
             let existing = try await connection.send(RedisCommand("GET", key)).unwrapped(command: "GET")
-            if let stored = existing.bytes, Self.isSuccess(stored) { return false }
+            if let stored = existing.bytes, Self.isSuccess((try? ResultPayload.decode(stored)) ?? stored) { return false }
             try await setAndPublish(key, body)
             return true
         }
@@ -139,7 +143,7 @@ final class RedisResultBackend: Sendable {
     func saveGroup(groupID: String, memberIDs: [String]) async throws {
         let members: [JSONValue] = memberIDs.map { .array([.array([.string($0), .null]), .null]) }
         let document = JSONValue.object(["result": .array([.array([.string(groupID), .null]), .array(members)])])
-        try await setAndPublish(QueueKeys.groupResultKey(groupID: groupID), document.pythonJSONBytes())
+        try await setAndPublish(QueueKeys.groupResultKey(groupID: groupID), ResultPayload.encode(document.pythonJSONBytes(), compression: compression))
     }
 
     /// `GroupResult.save()` of a chord header whose results are not all plain task results
@@ -148,10 +152,11 @@ final class RedisResultBackend: Sendable {
     func saveChordHeader(groupID: String, resultTuples: [JSONValue]) async throws {
         let key = QueueKeys.groupResultKey(groupID: groupID)
         let document = JSONValue.object(["result": .array([.array([.string(groupID), .null]), .array(resultTuples)])])
+        let stored = ResultPayload.encode(document.pythonJSONBytes(), compression: compression)
         let set = if let expires, expires > .zero {
-            RedisCommand("SET", key, document.pythonJSONBytes(), "EX", Int(expires.components.seconds))
+            RedisCommand("SET", key, stored, "EX", Int(expires.components.seconds))
         } else {
-            RedisCommand("SET", key, document.pythonJSONBytes())
+            RedisCommand("SET", key, stored)
         }
         try await connection.send(set).unwrapped(command: "SET \(key) (apply_chord)")
     }
@@ -160,7 +165,7 @@ final class RedisResultBackend: Sendable {
     func restoreGroupTuples(groupID: String) async throws -> [JSONValue]? {
         let reply = try await connection.send(RedisCommand("GET", QueueKeys.groupResultKey(groupID: groupID))).unwrapped(command: "GET")
         guard let bytes = reply.bytes else { return nil }
-        guard case .array(let tuple)? = try JSONValue(parsing: bytes)["result"], tuple.count == 2, case .array(let members) = tuple[1] else {
+        guard case .array(let tuple)? = try JSONValue(parsing: ResultPayload.decode(bytes))["result"], tuple.count == 2, case .array(let members) = tuple[1] else {
             throw CeleryError(code: .invalidResult, message: "\(QueueKeys.groupResultKey(groupID: groupID)) is not a saved group")
         }
         return members
@@ -196,7 +201,7 @@ final class RedisResultBackend: Sendable {
         var small: [(key: String, body: [UInt8])] = []
         for document in documents {
             let body = document.jsonBytes()
-            if body.count <= Self.scriptedStoreLimit {
+            if body.count <= Self.scriptedStoreLimit, compression == nil {
                 small.append((QueueKeys.resultKey(taskID: document.taskID), body))
             } else {
                 try await store(document)
@@ -225,7 +230,7 @@ final class RedisResultBackend: Sendable {
 
     static func decode(_ bytes: [UInt8]) throws -> TaskResultDocument {
         do {
-            return try TaskResultDocument(json: JSONValue(parsing: bytes))
+            return try ResultPayload.document(bytes)
         } catch {
             throw CeleryError(code: .invalidResult, message: "stored result is not a Celery result document: \(error)")
         }

@@ -41,7 +41,7 @@ public struct AsyncResult: Sendable {
     ///   exception); ``CeleryError`` with code `timeout` when `timeout` passes first.
     public func get(timeout: Duration = .seconds(60)) async throws -> JSONValue {
         let document = try await wait(timeout: timeout)
-        if let exception = document.exception, document.status != .success {
+        if let exception = document.propagatedFailure {
             throw TaskFailedError(taskID: id, state: document.status, exception: exception, traceback: document.traceback)
         }
         return document.result

@@ -43,7 +43,7 @@ public final class CeleryClient: Sendable {
         let eventLoop = RedisEventLoop()
         do {
             let broker = try Transports.broker(url: configuration.brokerURL, eventLoop: eventLoop)
-            let backend = try Transports.resultStore(url: configuration.resultBackendURL, expires: configuration.resultExpires, eventLoop: eventLoop)
+            let backend = try Transports.resultStore(for: configuration, eventLoop: eventLoop)
             self.init(configuration: configuration, logger: logger, broker: broker, backend: backend, eventLoop: eventLoop)
         } catch {
             eventLoop.shutdown()
@@ -63,7 +63,7 @@ public final class CeleryClient: Sendable {
     ) {
         self.configuration = configuration
         self.logger = logger
-        self.builder = TaskMessageBuilder(defaultQueue: configuration.defaultQueue, routes: configuration.taskRoutes)
+        self.builder = TaskMessageBuilder(configuration: configuration)
         self.broker = broker
         self.backend = backend
         self.eventLoop = eventLoop
@@ -87,6 +87,7 @@ public final class CeleryClient: Sendable {
     public func send(
         _ name: String, args: [JSONValue] = [], kwargs: JSONObject = JSONObject(), options: TaskOptions = TaskOptions()
     ) async throws -> AsyncResult {
+        try Self.checkCompression(options)
         let options = builder.routed(options, task: name)
         let message = makeMessage(name, args: args, kwargs: kwargs, options: options)
         do {
@@ -102,6 +103,7 @@ public final class CeleryClient: Sendable {
     /// results in the same order.
     @discardableResult
     public func sendBatch(_ calls: [TaskCall]) async throws -> [AsyncResult] {
+        for call in calls { try Self.checkCompression(call.options) }
         // Building and encoding dominate a large batch: spread them over the cores, in order.
         let parts = calls.count >= 256 ? min(ProcessInfo.processInfo.activeProcessorCount, 8) : 1
         let size = (calls.count + parts - 1) / max(parts, 1)
@@ -200,6 +202,14 @@ public final class CeleryClient: Sendable {
     /// The result of a task sent earlier, by id.
     public func asyncResult(_ taskID: String) -> AsyncResult {
         AsyncResult(id: taskID, backend: backend)
+    }
+
+    /// Refuses a compression kombu does not know, as kombu's `get_encoder` does at publish time.
+    private static func checkCompression(_ options: TaskOptions) throws {
+        guard let name = options.compression, ResultPayload.compressionContentType(named: name) == nil else { return }
+        throw CeleryError(
+            code: .invalidConfiguration,
+            message: "unknown compression '\(name)' (supported: gzip/zlib, bzip2, lzma/xz, zstd, brotli)")
     }
 
     /// The message `send` would publish: headers, properties and body exactly as Celery 5.7's

@@ -11,11 +11,13 @@ extension TaskMessageBuilder {
     ///
     /// - Parameters:
     ///   - queue: the queue the original came from (used when it was routed by an exchange).
+    ///   - compression: the worker's `task_compression` as a content type: a retry is published
+    ///     with the worker's own compression, as Python's `Task.retry` does, not the original's.
     /// - Returns: the message, the queue to publish it to, and `when` for the log line
     ///   (`in 5.0s`, `at 2026-...`).
     static func retryMessage(
         of message: TaskMessage, retry: TaskRetry, defaultDelay: Duration, deliveredFrom queue: String, origin: String,
-        now: Date = Date()
+        compression: String? = nil, now: Date = Date()
     ) -> (message: TaskMessage, queue: String, when: String) {
         let headers = message.headers
         let delay = retry.countdown ?? defaultDelay
@@ -27,6 +29,7 @@ extension TaskMessageBuilder {
         next.headers.eta = CeleryTime.isoformat(eta)
         next.headers.parentID = headers.parentID ?? headers.id
         next.headers.object["origin"] = .string(origin)
+        next.headers.compression = compression
         if let args = retry.args {
             next.args = args
             next.headers.object["argsrepr"] = .string(PythonRepr.tupleRepr(args))

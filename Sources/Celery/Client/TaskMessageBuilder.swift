@@ -15,6 +15,24 @@ struct TaskMessageBuilder: Sendable {
     var defaultQueue: String
     /// `task_routes`, consulted before ``defaultQueue``.
     var routes: [TaskRoute] = []
+    /// `task_compression`, as a content type: the compression of messages whose options name none.
+    var compression: String?
+    /// `task_protocol`: 2, or 1 for Celery's `as_task_v1` form.
+    var taskProtocol = 2
+
+    /// A builder with the configuration's queue, routes, compression and protocol.
+    init(configuration: CeleryConfiguration) {
+        defaultQueue = configuration.defaultQueue
+        routes = configuration.taskRoutes
+        compression = configuration.taskCompression
+        taskProtocol = configuration.taskProtocol
+    }
+
+    /// A builder for `defaultQueue` and `routes`, sending uncompressed protocol-2 messages.
+    init(defaultQueue: String, routes: [TaskRoute] = []) {
+        self.defaultQueue = defaultQueue
+        self.routes = routes
+    }
 
     /// `options` with the queue `task_routes` gives `task` when they name no queue nor exchange.
     func routed(_ options: TaskOptions, task: String) -> TaskOptions {
@@ -37,6 +55,11 @@ struct TaskMessageBuilder: Sendable {
             argsrepr: PythonRepr.tupleRepr(args), kwargsrepr: PythonRepr.dictRepr(kwargs), origin: origin,
             ignoreResult: options.ignoreResult)
         for (key, value) in options.headers { headers.object[key] = value }
+        // kombu adds `compression` after every other header; an unknown name was refused by
+        // the client (``CeleryClient/send(_:args:kwargs:options:)``) before it got here.
+        if let name = options.compression ?? compression, let contentType = ResultPayload.compressionContentType(named: name) {
+            headers.compression = contentType
+        }
         let expiration = expires.map { String(max(0, Int(min(($0.timeIntervalSince(now) * 1000).rounded(.down), 1e15)))) }
         let properties = MessageProperties(
             correlationID: id, replyTo: options.replyTo ?? replyTo,
@@ -49,7 +72,9 @@ struct TaskMessageBuilder: Sendable {
             ("chain", options.chain.map { .array($0.map(\.jsonValue)) } ?? .null),
             ("chord", options.chord?.jsonValue ?? .null),
         ])
-        return TaskMessage(headers: headers, properties: properties, args: args, kwargs: kwargs, embed: embed)
+        var message = TaskMessage(headers: headers, properties: properties, args: args, kwargs: kwargs, embed: embed)
+        message.encodingProtocol = taskProtocol
+        return message
     }
 }
 
@@ -96,6 +121,7 @@ extension TaskOptions {
         ignoreResult = options["ignore_result"]?.boolValue ?? false
         if case .object(let headers)? = options["headers"] { self.headers = headers }
         if let nesting = options["replaced_task_nesting"], !nesting.isNull { headers["replaced_task_nesting"] = nesting }
+        compression = options["compression"]?.stringValue
     }
 
     /// One signature or a list of them, as `link`/`link_error` may hold either.

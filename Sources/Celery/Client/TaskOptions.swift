@@ -56,6 +56,10 @@ public struct TaskOptions: Sendable {
     public var chord: Signature?
     /// The `reply_to` property; the client's id when `nil`.
     public var replyTo: String?
+    /// `compression`: compress the message body with `gzip`/`zlib`, `bzip2`, `lzma`/`xz`,
+    /// `zstd` or `brotli` (or their content types), as kombu does; `nil` uses the
+    /// configuration's `task_compression`.
+    public var compression: String?
 
     /// Options with Celery's defaults.
     public init(

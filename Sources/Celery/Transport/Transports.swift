@@ -17,15 +17,18 @@ enum Transports {
         }
     }
 
-    /// The result store of `url`, keeping results for `expires` (forever when `nil`).
+    /// The result store of `configuration.resultBackendURL`, keeping results for
+    /// `result_expires` and compressing them with `result_compression`.
     ///
     /// - Throws: ``CeleryError`` (`invalidConfiguration`) naming the setting when the scheme is
     ///   not one swift-celery speaks or the URL cannot be used.
-    static func resultStore(url: String, expires: Duration?, eventLoop: RedisEventLoop) throws(CeleryError) -> any ResultStore {
+    static func resultStore(for configuration: CeleryConfiguration, eventLoop: RedisEventLoop) throws(CeleryError) -> any ResultStore {
+        let url = configuration.resultBackendURL
         switch try TransportScheme(url: url, role: .resultBackend) {
         case .redis:
             do {
-                return try RedisResultBackend(url: url, expires: expires, eventLoop: eventLoop)
+                return try RedisResultBackend(
+                    url: url, expires: configuration.resultExpires, eventLoop: eventLoop, compression: configuration.resultCompression)
             } catch {
                 throw CeleryError(code: .invalidConfiguration, message: "result_backend: \(error)", underlying: error)
             }

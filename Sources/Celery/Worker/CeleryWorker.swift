@@ -69,7 +69,7 @@ public final class CeleryWorker: Service, Sendable {
         let eventLoop = RedisEventLoop()
         do {
             let broker = try Transports.broker(url: configuration.brokerURL, eventLoop: eventLoop)
-            let backend = try Transports.resultStore(url: configuration.resultBackendURL, expires: configuration.resultExpires, eventLoop: eventLoop)
+            let backend = try Transports.resultStore(for: configuration, eventLoop: eventLoop)
             try self.init(
                 configuration: configuration, workerConfiguration: workerConfiguration, registry: registry, logger: logger,
                 broker: broker, backend: backend, eventLoop: eventLoop)
@@ -112,7 +112,7 @@ public final class CeleryWorker: Service, Sendable {
             limit: workerConfiguration.concurrency * workerConfiguration.prefetchMultiplier * 2, executor: taskExecutor)
         events = EventDispatcher(broker: broker, state: state, hostname: workerConfiguration.hostname, logger: logger)
         canvas = CanvasDispatch(
-            broker: broker, backend: backend, builder: TaskMessageBuilder(defaultQueue: configuration.defaultQueue, routes: configuration.taskRoutes),
+            broker: broker, backend: backend, builder: TaskMessageBuilder(configuration: configuration),
             registry: registry, logger: logger)
     }
 

@@ -74,7 +74,8 @@ extension CeleryWorker {
                 guard case .retried(let retry) = outcome else { continue }
                 let next = TaskMessageBuilder.retryMessage(
                     of: message, retry: retry, defaultDelay: context.definition.options.defaultRetryDelay,
-                    deliveredFrom: delivery.queue, origin: origin)
+                    deliveredFrom: delivery.queue, origin: origin,
+                    compression: configuration.taskCompression.flatMap(ResultPayload.compressionContentType(named:)))
                 do {
                     try await broker.publish(next.message.envelopeBytes(), queue: next.queue, priority: message.properties.priority)
                     retryReason = "Retry \(next.when)" + (retry.exception.map { ": \($0.info.pythonRepr)" } ?? "")
