@@ -3,7 +3,7 @@ public struct CeleryError: Error, Sendable, CustomStringConvertible {
     /// What kind of failure this is.
     public struct Code: Sendable, Hashable, CustomStringConvertible {
         private enum Base: String, Sendable, Hashable {
-            case invalidConfiguration, broker, resultBackend, timeout, invalidResult, system
+            case invalidConfiguration, broker, resultBackend, timeout, invalidResult, system, unroutable, invalidCanvas
         }
         private let base: Base
 
@@ -19,6 +19,11 @@ public struct CeleryError: Error, Sendable, CustomStringConvertible {
         public static let invalidResult = Code(base: .invalidResult)
         /// A system call the worker process needed failed (the `exec` of a SIGHUP restart).
         public static let system = Code(base: .system)
+        /// A message routed by exchange found no queue bound with its routing key.
+        public static let unroutable = Code(base: .unroutable)
+        /// A canvas cannot be applied as given (a chord without a result backend, an empty
+        /// group where Celery refuses one, ...).
+        public static let invalidCanvas = Code(base: .invalidCanvas)
 
         public var description: String { base.rawValue }
     }

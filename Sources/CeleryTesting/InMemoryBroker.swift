@@ -144,7 +144,7 @@ public final class InMemoryBroker: BrokerTransport, Sendable {
                         ? [routingKey]
                         : (state.bindings[exchange] ?? []).filter { $0.routingKey == routingKey }.map(\.queue).sorted()
                     guard !queues.isEmpty else {
-                        throw InMemoryTransportError.unroutable(task: task, exchange: exchange, routingKey: routingKey)
+                        throw UnroutableMessageError(task: task, exchange: exchange, routingKey: routingKey)
                     }
                     for queue in queues { Self.put(envelope, queue: queue, priority: options.priority, first: false, in: &state) }
                 } else {
@@ -246,20 +246,16 @@ public final class InMemoryBroker: BrokerTransport, Sendable {
 public enum InMemoryTransportError: Error, CustomStringConvertible, TransportError {
     /// The broker or store was closed.
     case closed
-    /// No queue is bound to the exchange with that routing key.
-    case unroutable(task: String, exchange: String, routingKey: String)
 
     public var description: String {
         switch self {
         case .closed: "the in-memory transport is closed"
-        case .unroutable(let task, let exchange, let routingKey):
-            "cannot route \(task): no queue is bound to exchange '\(exchange)' with routing key '\(routingKey)'"
         }
     }
 
     package var isConnectionError: Bool { false }
     package var isOutOfMemory: Bool { false }
     package var isConfigurationError: Bool { false }
-    package var isClosed: Bool { if case .closed = self { true } else { false } }
+    package var isClosed: Bool { true }
     package var configurationProblem: String? { nil }
 }

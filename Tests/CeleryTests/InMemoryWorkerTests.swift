@@ -119,4 +119,16 @@ struct InMemoryWorkerTests {
         }
         #expect(replies["celery@memory"] == ["ok": "pong"])
     }
+
+    @Test("a message routed by an exchange no queue is bound to fails with code unroutable, its cause kept")
+    func unroutable() async throws {
+        let client = CeleryClient.inMemory(transport: InMemoryTransport())
+        defer { client.close() }
+        var options = TaskOptions()
+        options.exchange = "nowhere"
+        options.routingKey = "x"
+        let error = await #expect(throws: CeleryError.self) { try await client.send("t.add", args: [1, 2], options: options) }
+        #expect(error?.code == .unroutable)
+        #expect(error?.underlying != nil)
+    }
 }

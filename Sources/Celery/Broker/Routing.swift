@@ -157,12 +157,19 @@ extension RedisBroker {
 
 /// A message sent to an exchange that has no queue bound with its routing key. kombu drops
 /// such a message without a word; the Swift client refuses to lose it silently.
-struct UnroutableMessageError: Error, CustomStringConvertible {
-    var task: String
-    var exchange: String
-    var routingKey: String
+package struct UnroutableMessageError: Error, CustomStringConvertible {
+    package var task: String
+    package var exchange: String
+    package var routingKey: String
 
-    var description: String {
+    /// No queue takes `task` published to `exchange` with `routingKey`.
+    package init(task: String, exchange: String, routingKey: String) {
+        self.task = task
+        self.exchange = exchange
+        self.routingKey = routingKey
+    }
+
+    package var description: String {
         "no queue is bound to exchange '\(exchange)' with routing key '\(routingKey)' (\(QueueKeys.bindingKey(exchange: exchange)) has no such binding); task \(task) not published"
     }
 }

@@ -93,7 +93,7 @@ public final class CeleryClient: Sendable {
         do {
             try await broker.publish([(message, options)], defaultQueue: configuration.defaultQueue)
         } catch {
-            throw CeleryError(code: .broker, message: "cannot publish \(name) to \(broker.location): \(error)", underlying: error)
+            throw publishFailure(error, "cannot publish \(name) to \(broker.location)")
         }
         logger.debug("Sent task", metadata: [LoggingKeys.taskName: "\(name)", LoggingKeys.taskID: "\(message.headers.id)"])
         return AsyncResult(id: message.headers.id, backend: backend)
@@ -126,7 +126,7 @@ public final class CeleryClient: Sendable {
         do {
             try await broker.publish(encoded: encoded.map { ($0.task, $0.envelope, $0.options) }, defaultQueue: configuration.defaultQueue)
         } catch {
-            throw CeleryError(code: .broker, message: "cannot publish \(calls.count) tasks to \(broker.location): \(error)", underlying: error)
+            throw publishFailure(error, "cannot publish \(calls.count) tasks to \(broker.location)")
         }
         return encoded.map { AsyncResult(id: $0.id, backend: backend) }
     }
@@ -168,10 +168,16 @@ public final class CeleryClient: Sendable {
         do {
             return try await CanvasPublisher(broker: broker, backend: backend, builder: builder).apply(signature, prepending: args)
         } catch let error as PythonException {
-            throw CeleryError(code: .invalidConfiguration, message: "cannot apply \(signature.task): \(error)")
+            throw CeleryError(code: .invalidCanvas, message: "cannot apply \(signature.task): \(error)", underlying: error)
         } catch {
-            throw CeleryError(code: .broker, message: "cannot publish \(signature.task) to \(broker.location): \(error)", underlying: error)
+            throw publishFailure(error, "cannot publish \(signature.task) to \(broker.location)")
         }
+    }
+
+    /// A publish that failed, as the caller sees it: `unroutable` when no queue is bound for
+    /// the exchange and routing key, else `broker`, with the cause kept.
+    private func publishFailure(_ error: any Error, _ what: String) -> CeleryError {
+        CeleryError(code: error is UnroutableMessageError ? .unroutable : .broker, message: "\(what): \(error)", underlying: error)
     }
 
     /// Remote control of the workers (Python and Swift alike): `ping`, `inspect`, `revoke`, ...
