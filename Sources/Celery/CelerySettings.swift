@@ -32,7 +32,8 @@ public struct CelerySettings: Sendable {
         "worker_prefetch_multiplier", "worker_concurrency", "task_acks_late", "task_time_limit", "task_soft_time_limit",
         "worker_send_task_events", "task_queues", "worker_pool", "worker_max_message_size",
         "broker_connection_max_retries", "task_compression", "result_compression", "task_protocol",
-        "worker_max_decompressed_size",
+        "worker_max_decompressed_size", "task_acks_on_failure_or_timeout", "task_acks_on_failure", "task_acks_on_timeout",
+        "worker_disable_prefetch",
     ]
 
     /// Settings with these values.
@@ -178,6 +179,12 @@ public struct CelerySettings: Sendable {
             worker.concurrency = max(1, concurrency)
         }
         if let flag = try bool("task_acks_late") { worker.acksLate = flag }
+        // Celery 5.7: task_acks_on_failure/_on_timeout, each falling back to the older
+        // task_acks_on_failure_or_timeout, then to true.
+        let either = try bool("task_acks_on_failure_or_timeout")
+        if let flag = try bool("task_acks_on_failure") ?? either { worker.acksOnFailure = flag }
+        if let flag = try bool("task_acks_on_timeout") ?? either { worker.acksOnTimeout = flag }
+        if let flag = try bool("worker_disable_prefetch") { worker.disablePrefetch = flag }
         if let limit = values["task_time_limit"], !limit.isNull {
             guard let seconds = limit.doubleValue else { throw mismatch("task_time_limit", "a number of seconds") }
             worker.timeLimit = .timeLimit(seconds: seconds)

@@ -131,4 +131,54 @@ struct InMemoryWorkerTests {
         #expect(error?.code == .unroutable)
         #expect(error?.underlying != nil)
     }
+
+    @Test("task_acks_on_timeout off: a task past its hard limit is returned to its queue and runs again")
+    func acksOnTimeout() async throws {
+        let registry = Self.registry()
+        let runs = Atomic<Int>(0)
+        registry.register("t.slow-once") { _ in
+            if runs.add(1, ordering: .relaxed).newValue == 1 { try await Task.sleep(for: .seconds(5)) }
+            return "done"
+        }
+        var configuration = WorkerConfiguration(concurrency: 2, hostname: "celery@memory", pollTimeout: .milliseconds(20))
+        configuration.acksLate = true
+        configuration.acksOnTimeout = false
+        configuration.timeLimit = .milliseconds(200)
+        let transport = InMemoryTransport()
+        let worker = try CeleryWorker.inMemory(registry: registry, workerConfiguration: configuration, transport: transport)
+        let state = try await worker.withRunning { client in
+            let result = try await client.send("t.slow-once")
+            for _ in 0..<200 where try await result.state() != .success { try await Task.sleep(for: .milliseconds(20)) }
+            return try await result.state()
+        }
+        #expect(state == .success)
+        #expect(runs.load(ordering: .relaxed) == 2)
+        #expect(transport.broker.unackedCount == 0)
+    }
+
+    @Test("worker_disable_prefetch: no message is taken beyond those running")
+    func disablePrefetch() async throws {
+        let registry = Self.registry()
+        registry.register("t.nap") { _ in
+            try await Task.sleep(for: .milliseconds(300))
+            return nil
+        }
+        for disabled in [false, true] {
+            var configuration = WorkerConfiguration(concurrency: 1, hostname: "celery@memory", pollTimeout: .milliseconds(20))
+            configuration.disablePrefetch = disabled
+            let transport = InMemoryTransport()
+            let worker = try CeleryWorker.inMemory(registry: registry, workerConfiguration: configuration, transport: transport)
+            let waiting = try await worker.withRunning { client in
+                var results: [AsyncResult] = []
+                for _ in 0..<5 { results.append(try await client.send("t.nap")) }
+                try await Task.sleep(for: .milliseconds(150))
+                let waiting = transport.broker.count(queue: "celery")
+                for result in results { _ = try await result.get(timeout: .seconds(10)) }
+                return waiting
+            }
+            // Prefetch: 1 slot × multiplier 4 held beyond the running (early-acknowledged) one, so
+            // all 5 taken; disabled: only the running one, as Celery's reserved-requests check.
+            #expect(waiting == (disabled ? 4 : 0), "disablePrefetch=\(disabled)")
+        }
+    }
 }

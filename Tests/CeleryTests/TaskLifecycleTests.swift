@@ -56,11 +56,23 @@ struct TaskLifecycleTests {
         #expect(TaskLifecycle.afterRun(.failed(.valueError("x")), acksLate: true, ignoreResult: false) == [
             .store(.failure), .chordPartReturn(.failure), .failChain, .publishErrbacks, .event("task-failed"), .acknowledge,
         ])
-        // The hard time limit: the same, without a task-failed event, as Celery's on_timeout.
+        // The hard time limit: the same, as Celery 5.7's on_timeout, even with ignore_result.
         let exceeded = ExceptionInfo(type: "TimeLimitExceeded", module: "billiard.exceptions", arguments: [1])
         #expect(TaskLifecycle.afterRun(.timedOut(exceeded), acksLate: false, ignoreResult: true) == [
-            .store(.failure), .chordPartReturn(.failure), .failChain, .publishErrbacks,
+            .store(.failure), .chordPartReturn(.failure), .failChain, .publishErrbacks, .event("task-failed"),
         ])
+    }
+
+    @Test("task_acks_on_failure off rejects a failed acks_late message; task_acks_on_timeout off requeues a timed-out one")
+    func acksOnFailureAndTimeout() {
+        let exceeded = ExceptionInfo(type: "TimeLimitExceeded", module: "billiard.exceptions", arguments: [1])
+        #expect(TaskLifecycle.afterRun(.failed(.valueError("x")), acksLate: true, ignoreResult: false, acksOnFailure: false).last == .reject)
+        #expect(TaskLifecycle.afterRun(.timedOut(exceeded), acksLate: true, ignoreResult: false, acksOnTimeout: false).last == .requeue)
+        #expect(TaskLifecycle.afterRun(.timedOut(exceeded), acksLate: true, ignoreResult: false, acksOnFailure: false).last == .acknowledge)
+        // worker_disable_prefetch: an early-acknowledged task frees its credit when done.
+        #expect(TaskLifecycle.afterRun(.succeeded(1), acksLate: false, ignoreResult: false, creditHeld: true).last == .releaseCredit)
+        // Without acks_late the message was acknowledged when the task started: nothing to decide.
+        #expect(TaskLifecycle.afterRun(.failed(.valueError("x")), acksLate: false, ignoreResult: false, acksOnFailure: false).last == .event("task-failed"))
     }
 
     @Test("retry: the new message is published before RETRY is stored; the original is acknowledged")

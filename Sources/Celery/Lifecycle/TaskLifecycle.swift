@@ -68,8 +68,7 @@ enum TaskLifecycle {
         case rejected(TaskReject)
         /// `Ignore`: nothing is stored.
         case ignored
-        /// The hard time limit passed: `TimeLimitExceeded(limit)` (Celery's `on_timeout`: no
-        /// `task-failed` event).
+        /// The hard time limit passed: `TimeLimitExceeded(limit)` (Celery's `on_timeout`).
         case timedOut(ExceptionInfo)
     }
 
@@ -95,6 +94,13 @@ enum TaskLifecycle {
         case acknowledge
         /// Return the message to its queue (acks_late); frees its prefetch credit.
         case requeue
+        /// Free the prefetch credit of an early-acknowledged task now that it is done
+        /// (`worker_disable_prefetch`).
+        case releaseCredit
+        /// Reject the message without requeue (acks_late with `task_acks_on_failure` off):
+        /// dead-lettered where the broker has dead letters, removed on Redis (kombu's
+        /// `QoS.reject`); frees its prefetch credit.
+        case reject
     }
 
     /// Resolves a thrown error against the task's `autoretry_for` and the retry budget, as
@@ -138,18 +144,30 @@ enum TaskLifecycle {
     /// - Parameters:
     ///   - acksLate: the message was not acknowledged when the task started.
     ///   - ignoreResult: `ignore_result`: no result document (chords, chains and errbacks still run).
-    static func afterRun(_ outcome: Outcome, acksLate: Bool, ignoreResult: Bool) -> [Step] {
+    ///   - acksOnFailure: `task_acks_on_failure`: with acks_late, a failure is acknowledged, else rejected.
+    ///   - acksOnTimeout: `task_acks_on_timeout`: with acks_late, a timeout is acknowledged, else requeued.
+    ///   - creditHeld: the early-acknowledged task kept its prefetch credit while it ran
+    ///     (`worker_disable_prefetch`): it is freed last.
+    static func afterRun(
+        _ outcome: Outcome, acksLate: Bool, ignoreResult: Bool, acksOnFailure: Bool = true, acksOnTimeout: Bool = true,
+        creditHeld: Bool = false
+    ) -> [Step] {
         var steps: [Step]
         var requeue = false
+        var reject = false
         switch outcome {
         case .succeeded:
             steps = [.publishSuccessors] + (ignoreResult ? [] : [.store(.success)])
                 + [.chordPartReturn(.success), .event("task-succeeded")]
         case .failed:
+            reject = !acksOnFailure
             steps = (ignoreResult ? [] : [.store(.failure)])
                 + [.chordPartReturn(.failure), .failChain, .publishErrbacks, .event("task-failed")]
         case .timedOut:
-            steps = [.store(.failure), .chordPartReturn(.failure), .failChain, .publishErrbacks]
+            // Celery 5.7's on_timeout: mark_as_failure, the failure hooks and task-failed, then
+            // acknowledge, or with acks_on_timeout off return the message to run again.
+            requeue = !acksOnTimeout
+            steps = [.store(.failure), .chordPartReturn(.failure), .failChain, .publishErrbacks, .event("task-failed")]
         case .retried:
             steps = [.publishRetry, .store(.retry), .event("task-retried")]
         case .rejected(let reject):
@@ -158,7 +176,8 @@ enum TaskLifecycle {
         case .ignored:
             steps = []
         }
-        if acksLate { steps.append(requeue ? .requeue : .acknowledge) }
+        if acksLate { steps.append(requeue ? .requeue : reject ? .reject : .acknowledge) }
+        if !acksLate, creditHeld { steps.append(.releaseCredit) }
         return steps
     }
 

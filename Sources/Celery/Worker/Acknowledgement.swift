@@ -20,8 +20,11 @@ extension CeleryWorker {
     /// (that wait bounded the drain rate: +20–30 % with the default prefetch). kombu frees
     /// the credit once its ack has returned, so `unacked` may hold, beyond the prefetch
     /// bound, the acks still on their way: about one per slot when tasks take any time.
-    func finish(_ delivery: Delivery, requeue: Bool = false) async {
-        buffer.release()
+    ///
+    /// With `releaseCredit` false the prefetch credit stays taken (`worker_disable_prefetch`:
+    /// an early-acknowledged task still counts until it is done, as Celery's reserved requests).
+    func finish(_ delivery: Delivery, requeue: Bool = false, releaseCredit: Bool = true) async {
+        if releaseCredit { buffer.release() }
         guard let tag = delivery.deliveryTag else { return }
         do {
             if requeue {

@@ -102,7 +102,7 @@ public final class CeleryWorker: Service, Sendable {
         logger[metadataKey: LoggingKeys.hostname] = "\(workerConfiguration.hostname)"
         self.logger = logger
         taskExecutor = workerConfiguration.pool == .solo ? eventLoop : globalConcurrentExecutor
-        buffer = DeliveryBuffer(limit: workerConfiguration.concurrency * workerConfiguration.prefetchMultiplier)
+        buffer = DeliveryBuffer(limit: workerConfiguration.prefetchLimit)
         state = WorkerState(
             queues: workerConfiguration.queues, concurrency: workerConfiguration.concurrency,
             eventsEnabled: workerConfiguration.sendTaskEvents)

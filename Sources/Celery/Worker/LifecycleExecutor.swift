@@ -26,7 +26,10 @@ extension CeleryWorker {
                 arguments: [limit == limit.rounded() ? .integer(Int64(limit)) : .double(limit)]))
         }
         await perform(
-            TaskLifecycle.afterRun(outcome, acksLate: context.acksLate, ignoreResult: context.ignoreResult),
+            TaskLifecycle.afterRun(
+                outcome, acksLate: context.acksLate, ignoreResult: context.ignoreResult,
+                acksOnFailure: workerConfiguration.acksOnFailure, acksOnTimeout: workerConfiguration.acksOnTimeout,
+                creditHeld: !context.acksLate && workerConfiguration.disablePrefetch),
             outcome: outcome, context: context)
     }
 
@@ -40,7 +43,7 @@ extension CeleryWorker {
         var retryReason = ""
         var remaining = steps[...]
         if case .timedOut = outcome {
-            // Celery's on_timeout logs and stores; it sends no task-failed event.
+            // Celery's on_timeout logs it as a hard time limit, not as raised by the task.
             metrics.task(task).failed.increment()
             logger.error("Hard time limit (\(PythonFloat.repr((context.hardLimit ?? .zero).timeInterval))s) exceeded for \(context.shownName)[\(id)]")
         }
@@ -82,7 +85,9 @@ extension CeleryWorker {
                 } catch {
                     logger.error("Cannot re-publish \(task)[\(id)] for its retry: \(error)")
                     let failed = TaskLifecycle.Outcome.failed(.runtimeError("retry could not be published: \(error)"))
-                    await perform(TaskLifecycle.afterRun(failed, acksLate: context.acksLate, ignoreResult: false), outcome: failed, context: context)
+                    await perform(TaskLifecycle.afterRun(
+                        failed, acksLate: context.acksLate, ignoreResult: false,
+                        creditHeld: !context.acksLate && workerConfiguration.disablePrefetch), outcome: failed, context: context)
                     return
                 }
             case .chordPartReturn(let state):
@@ -107,6 +112,12 @@ extension CeleryWorker {
             case .requeue:
                 _ = lostOutcomes.withLock { $0.remove(id) }
                 await finish(delivery, requeue: true)
+            case .releaseCredit:
+                buffer.release()
+            case .reject:
+                // kombu's Redis QoS.reject without requeue removes the message, as an ack does.
+                let lost = lostOutcomes.withLock { $0.remove(id) != nil }
+                await finish(delivery, requeue: lost)
             }
         }
         if case .ignored = outcome { logger.info("Task \(context.shownName)[\(id)] ignored") }
@@ -141,7 +152,10 @@ extension CeleryWorker {
         case .rejected(let reject):
             logger.info("Task \(context.shownName)[\(id)] rejected\(reject.requeue ? " (requeued)" : ""): \(reject.reason ?? "")")
             fields.append(("requeue", .bool(reject.requeue && context.acksLate)))
-        case .ignored, .timedOut:
+        case .timedOut:
+            guard let failure else { break }
+            fields += [("exception", .string(failure.info.pythonRepr)), ("traceback", .string(failure.traceback))]
+        case .ignored:
             break
         }
         await events.taskEvent(type, fields)

@@ -108,7 +108,9 @@ extension CeleryWorker {
         // message that brings the process down is not redelivered to every worker in turn.
         // It goes out as work of its own, like the work after a task, so its round trip
         // overlaps the task and never holds the slot; shutdown waits for it with the rest.
-        if !acksLate { await completions.start { await self.finish(delivery) } }
+        // With worker_disable_prefetch an early-acknowledged task keeps its credit until done.
+        let creditHeld = !acksLate && workerConfiguration.disablePrefetch
+        if !acksLate { await completions.start { await self.finish(delivery, releaseCredit: !creditHeld) } }
         if storeStarted {
             let started: JSONValue = [
                 "pid": .integer(Int64(ProcessInfo.processInfo.processIdentifier)),
@@ -159,13 +161,14 @@ extension CeleryWorker {
             logger.info("Task \(shownName)[\(id)] terminated by revoke")
             await revokeResult(of: message, queue: delivery.queue, reason: "terminated", logger: logger)
             if acksLate { await finish(delivery) }
+            if creditHeld { buffer.release() }
             return
         }
         if Task.isCancelled, case .finished(.failure) = outcome {
             // Cold shutdown interrupted the task: store nothing and leave its message as it is,
             // so an acks_late task stays in unacked for the visibility restore, as in Celery.
             logger.warning("Task \(shownName)[\(id)] interrupted by cold shutdown; its message is left unacknowledged")
-            if acksLate { buffer.release() }
+            if acksLate || creditHeld { buffer.release() }
             return
         }
         let context = Completion(

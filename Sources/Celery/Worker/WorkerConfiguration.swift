@@ -18,6 +18,21 @@ public struct WorkerConfiguration: Sendable {
     public var prefetchMultiplier: Int
     /// `task_acks_late` for tasks that do not set it themselves.
     public var acksLate: Bool
+    /// `task_acks_on_failure` (else `task_acks_on_failure_or_timeout`, default `true`): with
+    /// acks_late, a failed task's message is acknowledged; when `false` it is rejected without
+    /// requeue (dead-lettered where the broker has dead letters; removed on Redis), as Celery.
+    public var acksOnFailure: Bool = true
+    /// `task_acks_on_timeout` (else `task_acks_on_failure_or_timeout`, default `true`): with
+    /// acks_late, the message of a task past its hard time limit is acknowledged; when `false`
+    /// it is returned to its queue to run again, as Celery's `on_timeout` does.
+    public var acksOnTimeout: Bool = true
+    /// `worker_disable_prefetch` (Celery 5.6): hold no message beyond those running, so the
+    /// worker fetches only when a slot is free (the prefetch limit becomes the concurrency).
+    public var disablePrefetch: Bool = false
+
+    /// The most unacknowledged messages the worker holds at once: concurrency × prefetch
+    /// multiplier, or the concurrency with ``disablePrefetch``.
+    public var prefetchLimit: Int { disablePrefetch ? concurrency : concurrency * prefetchMultiplier }
     /// The node name (`-n`), e.g. `celery@host`.
     public var hostname: String
     /// How long one blocking wait lasts before every consumed list is looked at again: a
