@@ -18,6 +18,12 @@ public struct CeleryConfiguration: Sendable {
     public var defaultQueue: String
     /// `result_expires`: how long results live; `nil` keeps them forever.
     public var resultExpires: Duration?
+    /// `result_failure_expires`: how long FAILURE results are kept; `nil` as ``resultExpires``,
+    /// zero for ever.
+    public var resultFailureExpires: Duration? = nil
+    /// `result_chord_expires`: how long a chord's counters and saved header are kept; `nil` as
+    /// ``resultExpires``, zero for ever.
+    public var resultChordExpires: Duration? = nil
     /// `broker_transport_options["visibility_timeout"]`: how long a delivered message may stay
     /// unacknowledged before any worker puts it back in its queue.
     public var visibilityTimeout: Duration

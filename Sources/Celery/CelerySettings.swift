@@ -33,7 +33,7 @@ public struct CelerySettings: Sendable {
         "worker_send_task_events", "task_queues", "worker_pool", "worker_max_message_size",
         "broker_connection_max_retries", "task_compression", "result_compression", "task_protocol",
         "worker_max_decompressed_size", "task_acks_on_failure_or_timeout", "task_acks_on_failure", "task_acks_on_timeout",
-        "worker_disable_prefetch",
+        "worker_disable_prefetch", "result_failure_expires", "result_chord_expires",
     ]
 
     /// Settings with these values.
@@ -107,6 +107,11 @@ public struct CelerySettings: Sendable {
                 configuration.resultExpires = seconds == 0 ? nil : .fromSeconds(seconds)
             }
         }
+        for (name, path) in [("result_failure_expires", \CeleryConfiguration.resultFailureExpires), ("result_chord_expires", \.resultChordExpires)] {
+            guard let value = values[name], !value.isNull else { continue }
+            guard let seconds = value.doubleValue, seconds >= 0 else { throw mismatch(name, "a number of seconds or None") }
+            configuration[keyPath: path] = seconds == 0 ? .zero : .fromSeconds(seconds)
+        }
         if let queue = try string("task_default_queue") { configuration.defaultQueue = queue }
         if let flag = try bool("task_track_started") { configuration.trackStarted = flag }
         if let flag = try bool("result_extended") { configuration.resultExtended = flag }
@@ -172,7 +177,17 @@ public struct CelerySettings: Sendable {
     /// - Throws: ``CeleryError`` (`invalidConfiguration`) naming the setting and what it holds.
     public func apply(to worker: inout WorkerConfiguration) throws {
         if let multiplier = try integer("worker_prefetch_multiplier") { worker.prefetchMultiplier = max(1, multiplier) }
-        if let concurrency = try integer("worker_concurrency") {
+        // Celery 5.7 reads 'auto' (and a number in a string) as well as an integer.
+        if case .string(let raw)? = values["worker_concurrency"] {
+            let text = raw.filter { !$0.isWhitespace }
+            if text.lowercased() == "auto" {
+                worker.concurrency = ProcessInfo.processInfo.activeProcessorCount
+            } else if let count = Int(text), count >= 0 {
+                worker.concurrency = max(1, min(count, WorkerConfiguration.maximumConcurrency))
+            } else {
+                throw mismatch("worker_concurrency", "an integer or 'auto'")
+            }
+        } else if let concurrency = try integer("worker_concurrency") {
             guard concurrency <= WorkerConfiguration.maximumConcurrency else {
                 throw mismatch("worker_concurrency", "at most \(WorkerConfiguration.maximumConcurrency) (WorkerConfiguration.maximumConcurrency)")
             }

@@ -13,10 +13,10 @@ extension RedisResultBackend {
         let token = RandomUUID.hexToken(bytes: 16)
         let encoded = ResultPayload.encode(
             JSONValue.array([1, .string(taskID), .string(state.rawValue), result]).pythonJSONBytes(), compression: compression)
-        let expires = expires.map { Int($0.components.seconds) } ?? 0
+        let expires = ResultExpiry.seconds(expiry.chords)
         let reply = try await ChordScripts.partReturn.run(
             on: connection, keys: [prefix + ".j", prefix + ".t", prefix + ".s", prefix + ".d", prefix, prefix + ".c"],
-            arguments: [taskID, encoded, "1", groupIndex.map(String.init) ?? "+inf", expires, expires, 6, token])
+            arguments: [taskID, encoded, "1", groupIndex.map(String.init) ?? "+inf", expires, expiry.chordResultSeconds, 6, token])
         guard let values = reply.array, values.count == 4 else {
             throw RedisError(code: .unexpectedReply, message: "chord part return script returned \(reply)")
         }
@@ -52,7 +52,7 @@ extension RedisResultBackend {
     /// dispatch claim (`.c`), then store the header size in `.s` with the result expiry.
     func setChordSize(groupID: String, size: Int) async throws {
         let prefix = QueueKeys.groupResultKey(groupID: groupID)
-        let set = if let expires, expires > .zero {
+        let set = if let expires = expiry.chords, expires > .zero {
             RedisCommand("SET", prefix + ".s", String(size), "EX", Int(expires.components.seconds))
         } else {
             RedisCommand("SET", prefix + ".s", String(size))

@@ -7,7 +7,10 @@ internal import CeleryRedis
 final class RedisResultBackend: Sendable {
     let endpoint: RedisEndpoint
     let connection: RedisConnection
-    let expires: Duration?
+    /// How long results, failures and chords are kept.
+    let expiry: ResultExpiry
+    /// How long results are kept (`result_expires`).
+    var expires: Duration? { expiry.results }
     /// `result_compression`: the content type documents are stored compressed with, or `nil`.
     let compression: String?
     private let listener = Mutex<ResultListener?>(nil)
@@ -20,14 +23,23 @@ final class RedisResultBackend: Sendable {
 
     /// - Parameter eventLoop: where the connection does its I/O (a client's or a worker's
     ///   loop), or `nil` for a dispatch queue of its own.
-    init(url: String, expires: Duration?, eventLoop: RedisEventLoop? = nil, compression: String? = nil) throws {
+    convenience init(url: String, expires: Duration?, eventLoop: RedisEventLoop? = nil, compression: String? = nil) throws {
+        try self.init(url: url, expiry: ResultExpiry(expires), eventLoop: eventLoop, compression: compression)
+    }
+
+    /// - Parameters:
+    ///   - expiry: how long results, failures and chords are kept.
+    ///   - eventLoop: where the connection does its I/O (a client's or a worker's loop), or
+    ///     `nil` for a dispatch queue of its own.
+    ///   - compression: `result_compression`, when results are stored compressed.
+    init(url: String, expiry: ResultExpiry, eventLoop: RedisEventLoop? = nil, compression: String? = nil) throws {
         self.compression = compression
         endpoint = try RedisEndpoint(url: url)
         self.eventLoop = eventLoop
         let connection = RedisConnection(endpoint: endpoint, name: "backend", eventLoop: eventLoop)
         self.connection = connection
-        self.expires = expires
-        let secondsToLive = expires.map { max(0, Int($0.components.seconds)) } ?? 0
+        self.expiry = expiry
+        let secondsToLive = ResultExpiry.seconds(expiry.results)
         smallDocuments = RequestBatcher(executor: eventLoop) { documents in
             try await Self.storeBatch(documents, on: connection, secondsToLive: secondsToLive)
         }
@@ -52,11 +64,13 @@ final class RedisResultBackend: Sendable {
     func store(_ document: TaskResultDocument) async throws -> Bool {
         let key = QueueKeys.resultKey(taskID: document.taskID)
         let body = ResultPayload.encode(document.jsonBytes(), compression: compression)
-        // The store script cannot read a compressed document: those are checked here.
-        guard body.count <= Self.scriptedStoreLimit, compression == nil else {
+        // The store script cannot read a compressed document, and stores every document of a
+        // batch with one lifetime: those and failures kept for another time are checked here.
+        let expires = document.status == .failure ? expiry.failures : expiry.results
+        guard body.count <= Self.scriptedStoreLimit, compression == nil, expires == expiry.results else {
             let existing = try await connection.send(RedisCommand("GET", key)).unwrapped(command: "GET")
             if let stored = existing.bytes, Self.isSuccess((try? ResultPayload.decode(stored)) ?? stored) { return false }
-            try await setAndPublish(key, body)
+            try await setAndPublish(key, body, expires: expires)
             return true
         }
         return try await smallDocuments.submit((key, body))
@@ -123,11 +137,11 @@ final class RedisResultBackend: Sendable {
         return written
         """#)
 
-    /// The Redis backend's `_set`: SETEX with the result expiry (SET without one) and PUBLISH
-    /// on the key's channel, in one transaction.
-    private func setAndPublish(_ key: String, _ body: [UInt8]) async throws {
+    /// The Redis backend's `_set`: SETEX with `expires` (the result expiry by default; SET
+    /// without one) and PUBLISH on the key's channel, in one transaction.
+    private func setAndPublish(_ key: String, _ body: [UInt8], expires: Duration?? = nil) async throws {
         let write: RedisCommand
-        if let expires, expires > .zero {
+        if let expires = expires ?? self.expires, expires > .zero {
             write = RedisCommand("SETEX", key, Int(expires.components.seconds), body)
         } else {
             write = RedisCommand("SET", key, body)
@@ -153,7 +167,7 @@ final class RedisResultBackend: Sendable {
         let key = QueueKeys.groupResultKey(groupID: groupID)
         let document = JSONValue.object(["result": .array([.array([.string(groupID), .null]), .array(resultTuples)])])
         let stored = ResultPayload.encode(document.pythonJSONBytes(), compression: compression)
-        let set = if let expires, expires > .zero {
+        let set = if let expires = expiry.chords, expires > .zero {
             RedisCommand("SET", key, stored, "EX", Int(expires.components.seconds))
         } else {
             RedisCommand("SET", key, stored)
@@ -201,13 +215,14 @@ final class RedisResultBackend: Sendable {
         var small: [(key: String, body: [UInt8])] = []
         for document in documents {
             let body = document.jsonBytes()
-            if body.count <= Self.scriptedStoreLimit, compression == nil {
+            let expires = document.status == .failure ? expiry.failures : expiry.results
+            if body.count <= Self.scriptedStoreLimit, compression == nil, expires == expiry.results {
                 small.append((QueueKeys.resultKey(taskID: document.taskID), body))
             } else {
                 try await store(document)
             }
         }
-        let secondsToLive = expires.map { max(0, Int($0.components.seconds)) } ?? 0
+        let secondsToLive = ResultExpiry.seconds(expiry.results)
         for start in stride(from: 0, to: small.count, by: 1000) {
             _ = try await Self.storeBatch(Array(small[start..<min(start + 1000, small.count)]), on: connection, secondsToLive: secondsToLive)
         }

@@ -28,7 +28,8 @@ enum Transports {
         case .redis:
             do {
                 return try RedisResultBackend(
-                    url: url, expires: configuration.resultExpires, eventLoop: eventLoop, compression: configuration.resultCompression)
+                    url: url, expiry: ResultExpiry(configuration: configuration), eventLoop: eventLoop,
+                    compression: configuration.resultCompression)
             } catch {
                 throw CeleryError(code: .invalidConfiguration, message: "result_backend: \(error)", underlying: error)
             }
