@@ -34,6 +34,7 @@ public struct CelerySettings: Sendable {
         "broker_connection_max_retries", "task_compression", "result_compression", "task_protocol",
         "worker_max_decompressed_size", "task_acks_on_failure_or_timeout", "task_acks_on_failure", "task_acks_on_timeout",
         "worker_disable_prefetch", "result_failure_expires", "result_chord_expires",
+        "worker_soft_shutdown_timeout",
     ]
 
     /// Settings with these values.
@@ -200,6 +201,10 @@ public struct CelerySettings: Sendable {
         if let flag = try bool("task_acks_on_failure") ?? either { worker.acksOnFailure = flag }
         if let flag = try bool("task_acks_on_timeout") ?? either { worker.acksOnTimeout = flag }
         if let flag = try bool("worker_disable_prefetch") { worker.disablePrefetch = flag }
+        if let value = values["worker_soft_shutdown_timeout"], !value.isNull {
+            guard let seconds = value.doubleValue, seconds >= 0 else { throw mismatch("worker_soft_shutdown_timeout", "a number of seconds") }
+            worker.softShutdownTimeout = seconds == 0 ? nil : .fromSeconds(seconds)
+        }
         if let limit = values["task_time_limit"], !limit.isNull {
             guard let seconds = limit.doubleValue else { throw mismatch("task_time_limit", "a number of seconds") }
             worker.timeLimit = .timeLimit(seconds: seconds)

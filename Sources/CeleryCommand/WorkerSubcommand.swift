@@ -138,7 +138,7 @@ struct WorkerSubcommand: AsyncParsableCommand {
             configuration: configuration, workerConfiguration: workerConfiguration,
             registry: CeleryWorkerCommand.registry(), logger: logger)
         try await worker.runService(
-            softShutdownTimeout: softShutdownTimeout.flatMap(Duration.fromSeconds),
+            softShutdownTimeout: softShutdownTimeout.flatMap(Duration.fromSeconds) ?? workerConfiguration.softShutdownTimeout,
             hangup: hangupBehavior ?? .celery)
     }
 

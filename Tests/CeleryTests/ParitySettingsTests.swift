@@ -27,6 +27,10 @@ struct ParitySettingsTests {
         worker = WorkerConfiguration()
         try CelerySettings(["task_acks_on_failure_or_timeout": false, "task_acks_on_timeout": true]).apply(to: &worker)
         #expect(!worker.acksOnFailure && worker.acksOnTimeout)
+        try CelerySettings(["worker_soft_shutdown_timeout": 2.5]).apply(to: &worker)
+        #expect(worker.softShutdownTimeout == .milliseconds(2500))
+        try CelerySettings(["worker_soft_shutdown_timeout": 0]).apply(to: &worker)
+        #expect(worker.softShutdownTimeout == nil, "0 disables it, as in Celery")
         try CelerySettings(["worker_disable_prefetch": true]).apply(to: &worker)
         #expect(worker.disablePrefetch && worker.prefetchLimit == worker.concurrency)
     }

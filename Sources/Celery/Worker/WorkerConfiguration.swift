@@ -29,6 +29,10 @@ public struct WorkerConfiguration: Sendable {
     /// `worker_disable_prefetch` (Celery 5.6): hold no message beyond those running, so the
     /// worker fetches only when a slot is free (the prefetch limit becomes the concurrency).
     public var disablePrefetch: Bool = false
+    /// `worker_soft_shutdown_timeout` (`--soft-shutdown-timeout`): how long a warm shutdown
+    /// waits for running tasks before it turns cold; `nil` (Celery's 0) as long as they run.
+    /// ``CeleryWorker/runService(softShutdownTimeout:hangup:)`` takes it.
+    public var softShutdownTimeout: Duration? = nil
 
     /// The most unacknowledged messages the worker holds at once: concurrency × prefetch
     /// multiplier, or the concurrency with ``disablePrefetch``.
